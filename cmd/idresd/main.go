@@ -1,0 +1,70 @@
+// Command idresd runs one node of the identifier resolution hierarchy.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/idres/idres/cmd/idresd/node"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("idresd", flag.ContinueOnError)
+	var cfg node.Config
+	fs.StringVar(&cfg.DataDir, "data", "idres-data", "data directory (holds idres.db and admin.token)")
+	fs.StringVar(&cfg.GRPCAddr, "grpc", "127.0.0.1:7420", "gRPC listen address")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long to drain in-flight calls on SIGINT/SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "idresd: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "idresd: --log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	cfg.Logger = log
+
+	n, err := node.Start(cfg)
+	if err != nil {
+		log.Error("start failed", "err", err)
+		return 1
+	}
+	if n.AdminTokenPath != "" {
+		fmt.Fprintf(os.Stderr, "idresd: administrator token written to %s (mode 0600); use it with: idres --token-file %s\n", n.AdminTokenPath, n.AdminTokenPath)
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	code := 0
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case err := <-n.Err():
+		log.Error("listener failed", "err", err)
+		code = 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	if err := n.Stop(ctx); err != nil {
+		log.Error("stop", "err", err)
+		return 1
+	}
+	return code
+}

@@ -1,0 +1,330 @@
+package registry
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/auth"
+	"github.com/idres/idres/registry/ident"
+	"github.com/idres/idres/registry/rpcerr"
+	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/registry/value"
+)
+
+// Page sizes for List calls.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// Service implements idres.v1.Registry over a store.
+type Service struct {
+	idresv1.UnimplementedRegistryServer
+	store *store.Store
+	log   *slog.Logger
+}
+
+// New returns the Registry service for s.
+func New(s *store.Store, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{store: s, log: log}
+}
+
+// changed logs one line per registry change; never a secret.
+func (s *Service) changed(ctx context.Context, call, target string) {
+	id := ""
+	if c := auth.FromContext(ctx); c != nil {
+		id = c.ID
+	}
+	s.log.InfoContext(ctx, "registry change", "call", call, "target", target, "credential", id)
+}
+
+func (s *Service) CreatePrefix(ctx context.Context, req *idresv1.CreatePrefixRequest) (*idresv1.Prefix, error) {
+	p := req.GetPrefix()
+	if p == nil {
+		return nil, rpcerr.Status(ctx, fmt.Errorf("%w: prefix is required", rpcerr.ErrInvalidArgument))
+	}
+	if _, err := ident.ParsePrefix(p.Prefix); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	if _, err := authorize(ctx, ident.Fold(p.Prefix), auth.RoleAdmin); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	rec := &idresv1.Prefix{Prefix: p.Prefix, NegativeTtl: p.NegativeTtl}
+	if rec.NegativeTtl == nil {
+		rec.NegativeTtl = proto.Uint32(value.DefaultNegTTL)
+	}
+	if err := s.store.Update(func(tx *store.Tx) error { return tx.CreatePrefix(rec) }); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	s.changed(ctx, "CreatePrefix", rec.Prefix)
+	return rec, nil
+}
+
+func (s *Service) GetPrefix(ctx context.Context, req *idresv1.GetPrefixRequest) (*idresv1.Prefix, error) {
+	if _, err := ident.ParsePrefix(req.GetPrefix()); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	key := ident.Fold(req.GetPrefix())
+	if _, err := authorize(ctx, key, auth.RoleRead); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	var p *idresv1.Prefix
+	err := s.store.View(func(tx *store.Tx) (err error) { p, err = tx.Prefix(key); return err })
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	return p, nil
+}
+
+func (s *Service) ListPrefixes(ctx context.Context, req *idresv1.ListPrefixesRequest) (*idresv1.ListPrefixesResponse, error) {
+	c := auth.FromContext(ctx)
+	if c == nil {
+		return nil, rpcerr.Status(ctx, auth.ErrUnauthenticated)
+	}
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	after, err := decodeToken(req.GetPageToken(), "")
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	resp := &idresv1.ListPrefixesResponse{}
+	err = s.store.View(func(tx *store.Tx) error {
+		// Walk in pages of the store, keeping what the caller covers, until
+		// the response page is full.
+		for {
+			batch, more, err := tx.ListPrefixes(after, size)
+			if err != nil {
+				return err
+			}
+			for i, p := range batch {
+				after = store.PrefixKey(ident.Fold(p.Prefix))
+				if auth.Covers(c, ident.Fold(p.Prefix)) {
+					resp.Prefixes = append(resp.Prefixes, p)
+				}
+				if len(resp.Prefixes) == size {
+					if more || i < len(batch)-1 {
+						resp.NextPageToken = encodeToken(after)
+					}
+					return nil
+				}
+			}
+			if !more {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	return resp, nil
+}
+
+func (s *Service) DeletePrefix(ctx context.Context, req *idresv1.DeletePrefixRequest) (*idresv1.DeletePrefixResponse, error) {
+	if _, err := ident.ParsePrefix(req.GetPrefix()); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	key := ident.Fold(req.GetPrefix())
+	if _, err := authorize(ctx, key, auth.RoleAdmin); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	var n uint64
+	err := s.store.Update(func(tx *store.Tx) (err error) { n, err = tx.DeletePrefix(key, req.GetForce()); return err })
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	s.changed(ctx, "DeletePrefix", req.GetPrefix())
+	return &idresv1.DeletePrefixResponse{IdentifiersDeleted: n}, nil
+}
+
+func (s *Service) CreateIdentifier(ctx context.Context, req *idresv1.CreateIdentifierRequest) (*idresv1.Identifier, error) {
+	id, err := s.parseAndAuthorize(ctx, req.GetIdentifier(), auth.RoleWrite)
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	if err := value.CheckSet(req.GetValues(), false); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	rec := &idresv1.Identifier{Values: cloneValues(req.GetValues())}
+	value.Normalize(rec.Values)
+	if err := s.store.Update(func(tx *store.Tx) error { return tx.CreateIdentifier(id, rec) }); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	s.changed(ctx, "CreateIdentifier", id.String())
+	return rec, nil
+}
+
+func (s *Service) GetIdentifier(ctx context.Context, req *idresv1.GetIdentifierRequest) (*idresv1.Identifier, error) {
+	id, err := s.parseAndAuthorize(ctx, req.GetIdentifier(), auth.RoleRead)
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	var rec *idresv1.Identifier
+	err = s.store.View(func(tx *store.Tx) (err error) { rec, err = tx.Identifier(id.Key()); return err })
+	if err != nil {
+		return nil, rpcerr.Status(ctx, fmt.Errorf("identifier %q: %w", id.String(), store.ErrNotFound))
+	}
+	return rec, nil
+}
+
+func (s *Service) UpdateValues(ctx context.Context, req *idresv1.UpdateValuesRequest) (*idresv1.Identifier, error) {
+	id, err := s.parseAndAuthorize(ctx, req.GetIdentifier(), auth.RoleWrite)
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	if len(req.GetRemove())+len(req.GetReplace())+len(req.GetAdd()) == 0 {
+		return nil, rpcerr.Status(ctx, fmt.Errorf("%w: nothing to change: give remove, replace or add", rpcerr.ErrInvalidArgument))
+	}
+	for _, v := range append(append([]*idresv1.Value{}, req.GetReplace()...), req.GetAdd()...) {
+		if err := value.Check(v, false); err != nil {
+			return nil, rpcerr.Status(ctx, err)
+		}
+	}
+	var rec *idresv1.Identifier
+	err = s.store.Update(func(tx *store.Tx) (err error) {
+		rec, err = tx.UpdateIdentifier(id.Key(), func(r *idresv1.Identifier) error {
+			return applyChanges(r, req)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	s.changed(ctx, "UpdateValues", id.String())
+	return rec, nil
+}
+
+// applyChanges edits r in place: remove, then replace (set), then add.
+func applyChanges(r *idresv1.Identifier, req *idresv1.UpdateValuesRequest) error {
+	byIndex := make(map[uint32]*idresv1.Value, len(r.Values))
+	for _, v := range r.Values {
+		byIndex[v.Index] = v
+	}
+	for _, i := range req.GetRemove() {
+		if byIndex[i] == nil {
+			return fmt.Errorf("index %d: %w", i, store.ErrNotFound)
+		}
+		delete(byIndex, i)
+	}
+	for _, v := range cloneValues(req.GetReplace()) {
+		byIndex[v.Index] = v
+	}
+	for _, v := range cloneValues(req.GetAdd()) {
+		if byIndex[v.Index] != nil {
+			return fmt.Errorf("index %d: %w", v.Index, store.ErrExists)
+		}
+		byIndex[v.Index] = v
+	}
+	r.Values = r.Values[:0]
+	for _, v := range byIndex {
+		r.Values = append(r.Values, v)
+	}
+	value.Normalize(r.Values)
+	return value.CheckSet(r.Values, false)
+}
+
+func (s *Service) DeleteIdentifier(ctx context.Context, req *idresv1.DeleteIdentifierRequest) (*idresv1.DeleteIdentifierResponse, error) {
+	id, err := s.parseAndAuthorize(ctx, req.GetIdentifier(), auth.RoleWrite)
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	if err := s.store.Update(func(tx *store.Tx) error { return tx.DeleteIdentifier(id) }); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	s.changed(ctx, "DeleteIdentifier", id.String())
+	return &idresv1.DeleteIdentifierResponse{}, nil
+}
+
+func (s *Service) ListIdentifiers(ctx context.Context, req *idresv1.ListIdentifiersRequest) (*idresv1.ListIdentifiersResponse, error) {
+	if _, err := ident.ParsePrefix(req.GetPrefix()); err != nil || req.GetPrefix() == "" {
+		if err == nil {
+			err = fmt.Errorf("%w: prefix is required", rpcerr.ErrInvalidArgument)
+		}
+		return nil, rpcerr.Status(ctx, err)
+	}
+	key := ident.Fold(req.GetPrefix())
+	if _, err := authorize(ctx, key, auth.RoleRead); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	after, err := decodeToken(req.GetPageToken(), key+"/")
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	resp := &idresv1.ListIdentifiersResponse{}
+	err = s.store.View(func(tx *store.Tx) error {
+		if !tx.HasPrefix(key) {
+			return fmt.Errorf("prefix %q: %w", req.GetPrefix(), store.ErrPrefixNotHeld)
+		}
+		ids, more, err := tx.ListIdentifiers(key, after, size)
+		if err != nil {
+			return err
+		}
+		resp.Identifiers = ids
+		if more {
+			last, _ := ident.Parse(ids[len(ids)-1].Identifier)
+			resp.NextPageToken = encodeToken(last.Key())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	return resp, nil
+}
+
+func (s *Service) parseAndAuthorize(ctx context.Context, raw, role string) (ident.ID, error) {
+	id, err := ident.Parse(raw)
+	if err != nil {
+		return ident.ID{}, err
+	}
+	if _, err := authorize(ctx, id.PrefixKey(), role); err != nil {
+		return ident.ID{}, err
+	}
+	return id, nil
+}
+
+func pageSize(n uint32) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultPageSize, nil
+	case n > MaxPageSize:
+		return 0, fmt.Errorf("%w: page_size %d is more than %d", rpcerr.ErrInvalidArgument, n, MaxPageSize)
+	}
+	return int(n), nil
+}
+
+// Page tokens are the last key returned, opaque to clients.
+func encodeToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+func decodeToken(tok, mustPrefix string) (string, error) {
+	if tok == "" {
+		return "", nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || !strings.HasPrefix(string(raw), mustPrefix) {
+		return "", fmt.Errorf("%w: page_token is not one this node issued for this listing", rpcerr.ErrInvalidArgument)
+	}
+	return string(raw), nil
+}
+
+func cloneValues(vals []*idresv1.Value) []*idresv1.Value {
+	out := make([]*idresv1.Value, len(vals))
+	for i, v := range vals {
+		out[i] = proto.Clone(v).(*idresv1.Value)
+	}
+	return out
+}

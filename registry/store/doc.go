@@ -1,0 +1,25 @@
+// Package store keeps a node's prefixes, delegations, identifiers and
+// credentials in one bbolt file. It owns the on-disk layout and nothing
+// else: it validates no identifier syntax and knows nothing of gRPC.
+//
+// # Layout
+//
+// The file is <data dir>/idres.db. Buckets and their keys:
+//
+//	meta          "schema"   -> uint32 big-endian, the layout version (SchemaVersion)
+//	              "revision" -> uint64 big-endian, bumped by every write transaction
+//	prefixes      folded prefix ("." for the root) -> idres.v1.Prefix (protobuf)
+//	delegations   folded child prefix -> idres.v1.Delegation (protobuf)
+//	identifiers   folded "prefix/suffix" (ident.ID.Key) -> idres.v1.Identifier (protobuf)
+//	credentials   credential id -> Credential (JSON); only a SHA-256 of the secret
+//
+// Folded keys lowercase ASCII only, so every identifier of one prefix sits in
+// one contiguous key range starting at "prefix/": listing is a cursor seek.
+//
+// # Durability and concurrency
+//
+// Every write is one bbolt transaction, committed with fsync before the
+// method returns, so an acknowledged write survives a crash. Any number of
+// readers run concurrently with one writer. The file is locked (flock) while
+// open: a second process gets ErrLocked instead of a corrupt file.
+package store

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout this code reads and writes.
+const SchemaVersion = 1
+
+// FileName is the store's file inside the data directory.
+const FileName = "idres.db"
+
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrExists        = errors.New("already exists")
+	ErrNotEmpty      = errors.New("not empty")
+	ErrPrefixNotHeld = errors.New("prefix not held by this node")
+	ErrLocked        = errors.New("store is locked by another process")
+	ErrSchema        = errors.New("unsupported store schema")
+)
+
+var (
+	bucketMeta        = []byte("meta")
+	bucketPrefixes    = []byte("prefixes")
+	bucketDelegations = []byte("delegations")
+	bucketIdentifiers = []byte("identifiers")
+	bucketCredentials = []byte("credentials")
+
+	keySchema   = []byte("schema")
+	keyRevision = []byte("revision")
+
+	allBuckets = [][]byte{bucketMeta, bucketPrefixes, bucketDelegations, bucketIdentifiers, bucketCredentials}
+)
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout is how long Open waits for another process's lock.
+	// Zero means 100ms.
+	LockTimeout time.Duration
+	// Now is the clock for timestamps; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is a node's bbolt file. Its methods are safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	path string
+	now  func() time.Time
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, FileName)
+	timeout := opts.LockTimeout
+	if timeout == 0 {
+		timeout = 100 * time.Millisecond
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("open store %s: %w (is another idresd using data directory %s?)", path, ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// init creates the buckets of a new file, or checks the schema of an old one.
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			if c := tx.Cursor(); c != nil {
+				if k, _ := c.First(); k != nil {
+					return fmt.Errorf("%w: not an idres store (bucket %q but no meta bucket)", ErrSchema, k)
+				}
+			}
+			for _, name := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return fmt.Errorf("create bucket %s: %w", name, err)
+				}
+			}
+			return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion))
+		}
+		raw := meta.Get(keySchema)
+		if len(raw) != 4 {
+			return fmt.Errorf("%w: schema version unreadable (%d bytes)", ErrSchema, len(raw))
+		}
+		if v := binary.BigEndian.Uint32(raw); v != SchemaVersion {
+			if v > SchemaVersion {
+				return fmt.Errorf("%w: file has version %d, newer than this idresd's %d; upgrade idresd", ErrSchema, v, SchemaVersion)
+			}
+			return fmt.Errorf("%w: file has version %d; this idresd reads only version %d", ErrSchema, v, SchemaVersion)
+		}
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("%w: bucket %s missing", ErrSchema, name)
+			}
+		}
+		return nil
+	})
+}
+
+// Path is the file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the file and releases its lock.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the bbolt handle for backup and checks; do not write through it.
+func (s *Store) DB() *bolt.DB { return s.db }
+
+// Revision is the number of write transactions committed so far.
+func (s *Store) Revision() (uint64, error) {
+	var rev uint64
+	err := s.View(func(tx *Tx) error { rev = tx.Revision(); return nil })
+	return rev, err
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(fn func(*Tx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+// Update runs fn in a read-write transaction, committed with fsync when fn
+// returns nil. Everything fn did is rolled back when it returns an error.
+func (s *Store) Update(fn func(*Tx) error) error {
+	return s.db.Update(func(btx *bolt.Tx) error {
+		tx := &Tx{tx: btx, now: s.now().UTC()}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.bumpRevision()
+	})
+}

@@ -1,0 +1,235 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/auth"
+	"github.com/idres/idres/registry/ident"
+	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/registry/value"
+)
+
+// Value types of a prefix's service record (the prefix handle 0.NA/<prefix>).
+const (
+	TypeGRPC = "IDRES_GRPC"
+	TypeDNS  = "IDRES_DNS"
+	TypeHTTP = "IDRES_HTTP"
+)
+
+// Authority answers from the local store.
+type Authority struct {
+	Store *store.Store
+	// Self lists this node's own endpoints; they are the service record of
+	// every prefix held here (the prefix field is ignored).
+	Self *idresv1.Delegation
+}
+
+// Resolve implements Resolver.
+func (a *Authority) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
+	id, err := ident.Parse(req.GetIdentifier())
+	if err != nil {
+		return invalid(req.GetIdentifier(), err), nil
+	}
+	var resp *idresv1.ResolveResponse
+	err = a.Store.View(func(tx *store.Tx) error {
+		if id.IsPrefixHandle() {
+			resp, err = a.prefixHandle(ctx, tx, id, req)
+		} else {
+			resp, err = a.lookup(ctx, tx, id, req)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", id, err)
+	}
+	return resp, nil
+}
+
+// zoneCut walks the folded prefix and its ancestors, deepest first, and
+// stops at the first that is held here or delegated from here. A held
+// prefix wins over a delegation of the same prefix.
+func zoneCut(tx *store.Tx, prefix string) (held *idresv1.Prefix, deleg *idresv1.Delegation, err error) {
+	for _, p := range ident.Ancestors(prefix) {
+		if h, err := tx.Prefix(p); err == nil {
+			return h, nil, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, err
+		}
+		if d, err := tx.Delegation(p); err == nil {
+			return nil, d, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, err
+		}
+	}
+	return nil, nil, nil
+}
+
+func (a *Authority) lookup(ctx context.Context, tx *store.Tx, id ident.ID, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
+	resp := &idresv1.ResolveResponse{Identifier: id.String()}
+	held, deleg, err := zoneCut(tx, id.PrefixKey())
+	switch {
+	case err != nil:
+		return nil, err
+	case deleg != nil:
+		return referral(resp, deleg), nil
+	case held == nil:
+		resp.Outcome = idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND
+		resp.Ttl = value.DefaultNegTTL
+		resp.Message = fmt.Sprintf("no zone of this node holds or delegates prefix %q", id.Prefix)
+		return resp, nil
+	}
+	resp.Authoritative = true
+	resp.Zone = held.Prefix
+	resp.Ttl = negativeTTL(held)
+	if ident.Fold(held.Prefix) != id.PrefixKey() {
+		resp.Outcome = idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND
+		resp.Message = fmt.Sprintf("prefix %q does not exist in zone %q", id.Prefix, held.Prefix)
+		return resp, nil
+	}
+	rec, err := tx.Identifier(id.Key())
+	if errors.Is(err, store.ErrNotFound) {
+		resp.Outcome = idresv1.Outcome_OUTCOME_NOT_FOUND
+		resp.Message = fmt.Sprintf("identifier %q is not registered under prefix %q", id.String(), held.Prefix)
+		return resp, nil
+	} else if err != nil {
+		return nil, err
+	}
+	resp.Identifier = rec.Identifier
+	vals := rec.Values
+	if !auth.CanReadPrivate(auth.FromContext(ctx), id.PrefixKey()) {
+		vals = value.Public(vals)
+	}
+	vals = value.Filter(vals, req.GetTypes(), req.GetIndexes())
+	if len(vals) == 0 {
+		resp.Outcome = idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND
+		resp.Message = "no value matches the type and index filter"
+		return resp, nil
+	}
+	resp.Outcome = idresv1.Outcome_OUTCOME_OK
+	resp.Values = vals
+	resp.Ttl = value.MinTTL(vals)
+	return resp, nil
+}
+
+// prefixHandle answers 0.NA/<prefix> with the prefix's service record: from
+// the delegation when the prefix is delegated from here, from Self when it
+// is held here.
+func (a *Authority) prefixHandle(ctx context.Context, tx *store.Tx, id ident.ID, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
+	target, err := ident.ParsePrefix(id.Suffix)
+	if err != nil || target == "" {
+		if err == nil {
+			err = fmt.Errorf("prefix handle names no prefix")
+		}
+		return invalid(id.String(), fmt.Errorf("prefix handle %q: %w", id.String(), err)), nil
+	}
+	folded := ident.Fold(target)
+	resp := &idresv1.ResolveResponse{Identifier: id.String()}
+	if held, err := tx.Prefix(folded); err == nil {
+		resp.Authoritative, resp.Zone = true, held.Prefix
+		svc := proto.Clone(a.selfOrEmpty()).(*idresv1.Delegation)
+		svc.Prefix = held.Prefix
+		return serviceAnswer(resp, svc, req), nil
+	}
+	if d, err := tx.Delegation(folded); err == nil {
+		resp.Authoritative = true
+		if parent, ok := ident.Parent(d.Prefix); ok {
+			if z, _, _ := zoneCut(tx, ident.Fold(parent)); z != nil {
+				resp.Zone = z.Prefix
+			}
+		}
+		return serviceAnswer(resp, d, req), nil
+	}
+	// Neither held nor delegated here: answer as for any identifier under
+	// the target prefix (a referral towards it, or a denial).
+	held, deleg, err := zoneCut(tx, folded)
+	switch {
+	case err != nil:
+		return nil, err
+	case deleg != nil:
+		return referral(resp, deleg), nil
+	case held != nil:
+		resp.Authoritative, resp.Zone, resp.Ttl = true, held.Prefix, negativeTTL(held)
+		resp.Outcome = idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND
+		resp.Message = fmt.Sprintf("prefix %q does not exist in zone %q", target, held.Prefix)
+		return resp, nil
+	}
+	resp.Outcome = idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND
+	resp.Ttl = value.DefaultNegTTL
+	resp.Message = fmt.Sprintf("no zone of this node holds or delegates prefix %q", target)
+	return resp, nil
+}
+
+func (a *Authority) selfOrEmpty() *idresv1.Delegation {
+	if a.Self == nil {
+		return &idresv1.Delegation{}
+	}
+	return a.Self
+}
+
+// ServiceValues renders a delegation's endpoints as the values of its
+// prefix handle: IDRES_GRPC, then IDRES_DNS, then IDRES_HTTP, each in
+// preference order, indexes from 1.
+func ServiceValues(d *idresv1.Delegation) []*idresv1.Value {
+	ttl := d.GetTtl()
+	if d.Ttl == nil {
+		ttl = value.DefaultTTL
+	}
+	var out []*idresv1.Value
+	add := func(typ string, addrs []string) {
+		for _, a := range addrs {
+			out = append(out, &idresv1.Value{
+				Index: uint32(len(out) + 1), Type: typ, Data: []byte(a),
+				Ttl: proto.Uint32(ttl), PublicRead: proto.Bool(true), Timestamp: d.Updated,
+			})
+		}
+	}
+	add(TypeGRPC, d.Grpc)
+	add(TypeDNS, d.Dns)
+	add(TypeHTTP, d.Http)
+	return out
+}
+
+func serviceAnswer(resp *idresv1.ResolveResponse, d *idresv1.Delegation, req *idresv1.ResolveRequest) *idresv1.ResolveResponse {
+	vals := value.Filter(ServiceValues(d), req.GetTypes(), req.GetIndexes())
+	if len(vals) == 0 {
+		resp.Outcome = idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND
+		resp.Ttl = value.DefaultNegTTL
+		resp.Message = "no service value matches the type and index filter"
+		return resp
+	}
+	resp.Outcome = idresv1.Outcome_OUTCOME_OK
+	resp.Values = vals
+	resp.Ttl = value.MinTTL(vals)
+	return resp
+}
+
+func referral(resp *idresv1.ResolveResponse, d *idresv1.Delegation) *idresv1.ResolveResponse {
+	resp.Outcome = idresv1.Outcome_OUTCOME_REFERRAL
+	resp.Referral = d
+	resp.Ttl = value.DefaultTTL
+	if d.Ttl != nil {
+		resp.Ttl = *d.Ttl
+	}
+	resp.Message = fmt.Sprintf("prefix %q is delegated", d.Prefix)
+	return resp
+}
+
+func invalid(raw string, err error) *idresv1.ResolveResponse {
+	return &idresv1.ResolveResponse{
+		Outcome:    idresv1.Outcome_OUTCOME_INVALID_IDENTIFIER,
+		Identifier: raw,
+		Message:    err.Error(),
+	}
+}
+
+func negativeTTL(p *idresv1.Prefix) uint32 {
+	if p.NegativeTtl == nil {
+		return value.DefaultNegTTL
+	}
+	return *p.NegativeTtl
+}

@@ -1,0 +1,52 @@
+package resolver
+
+import (
+	"context"
+	"fmt"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/ident"
+	"github.com/idres/idres/registry/rpcerr"
+)
+
+// maxRequestIdentifier bounds the identifier field before parsing, so a
+// huge request is refused as malformed rather than answered in-band.
+const maxRequestIdentifier = 4 * ident.MaxIdentifierLen
+
+// Service is the gRPC Resolver over any Resolver.
+type Service struct {
+	idresv1.UnimplementedResolverServer
+	r Resolver
+}
+
+// NewService adapts r to gRPC.
+func NewService(r Resolver) *Service { return &Service{r: r} }
+
+// Resolve implements idres.v1.Resolver.
+func (s *Service) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
+	if err := checkRequest(req); err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	resp, err := s.r.Resolve(ctx, req)
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
+	return resp, nil
+}
+
+// checkRequest refuses requests that are malformed as calls (as opposed
+// to a malformed identifier, which is an in-band outcome).
+func checkRequest(req *idresv1.ResolveRequest) error {
+	if len(req.GetIdentifier()) > maxRequestIdentifier {
+		return fmt.Errorf("%w: identifier is %d bytes, more than %d", rpcerr.ErrInvalidArgument, len(req.GetIdentifier()), maxRequestIdentifier)
+	}
+	if len(req.GetTypes()) > 100 || len(req.GetIndexes()) > 1000 {
+		return fmt.Errorf("%w: too many type or index filters (at most 100 types, 1000 indexes)", rpcerr.ErrInvalidArgument)
+	}
+	for _, i := range req.GetIndexes() {
+		if i == 0 {
+			return fmt.Errorf("%w: index filter 0: indexes start at 1", rpcerr.ErrInvalidArgument)
+		}
+	}
+	return nil
+}
