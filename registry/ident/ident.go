@@ -38,8 +38,12 @@ type ID struct {
 // String formats the identifier as "prefix/suffix".
 func (id ID) String() string { return id.Prefix + "/" + id.Suffix }
 
-// Key is the lookup key: the NFC form with ASCII letters lowercased.
-func (id ID) Key() string { return Fold(id.Prefix) + "/" + Fold(id.Suffix) }
+// Key is the lookup key: the NFC form with ASCII letters lowercased. The
+// suffix is NFC-normalised again after folding: an ASCII capital followed by
+// a combining mark may have no precomposed form while its lowercase has one
+// ("J\u030c" folds to "j\u030c", whose NFC is "\u01f0"), so the key is
+// itself a normalised identifier and Parse(id.Key()).Key() == id.Key().
+func (id ID) Key() string { return Fold(id.Prefix) + "/" + norm.NFC.String(Fold(id.Suffix)) }
 
 // PrefixKey is the lookup key of the identifier's prefix.
 func (id ID) PrefixKey() string { return Fold(id.Prefix) }
@@ -189,8 +193,9 @@ func Fold(s string) string {
 	return s
 }
 
-// Parent returns the prefix one level up ("88.100" for "88.100.1") and
-// false for a single-segment prefix, whose parent is the root "".
+// Parent returns the prefix one level up: "88.100" for "88.100.1", and the
+// root "" for a single-segment prefix such as "88". It returns false only for
+// the root itself, which has no parent.
 func Parent(prefix string) (string, bool) {
 	i := strings.LastIndexByte(prefix, '.')
 	if i < 0 {
