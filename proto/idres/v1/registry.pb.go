@@ -676,6 +676,291 @@ func (x *ListIdentifiersResponse) GetNextPageToken() string {
 	return ""
 }
 
+type SetDelegationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// prefix and at least one grpc endpoint are required; ttl defaults to
+	// 86400; created/updated are set by the server.
+	Delegation    *Delegation `protobuf:"bytes,1,opt,name=delegation,proto3" json:"delegation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDelegationRequest) Reset() {
+	*x = SetDelegationRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDelegationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDelegationRequest) ProtoMessage() {}
+
+func (x *SetDelegationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDelegationRequest.ProtoReflect.Descriptor instead.
+func (*SetDelegationRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SetDelegationRequest) GetDelegation() *Delegation {
+	if x != nil {
+		return x.Delegation
+	}
+	return nil
+}
+
+type GetDelegationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Prefix        string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDelegationRequest) Reset() {
+	*x = GetDelegationRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDelegationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDelegationRequest) ProtoMessage() {}
+
+func (x *GetDelegationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDelegationRequest.ProtoReflect.Descriptor instead.
+func (*GetDelegationRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetDelegationRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+type ListDelegationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only delegations under this zone ("" for all).
+	Zone string `protobuf:"bytes,1,opt,name=zone,proto3" json:"zone,omitempty"`
+	// 1 to 1000; 0 means 100.
+	PageSize      uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDelegationsRequest) Reset() {
+	*x = ListDelegationsRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDelegationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDelegationsRequest) ProtoMessage() {}
+
+func (x *ListDelegationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDelegationsRequest.ProtoReflect.Descriptor instead.
+func (*ListDelegationsRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListDelegationsRequest) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *ListDelegationsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDelegationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListDelegationsResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Delegations []*Delegation          `protobuf:"bytes,1,rep,name=delegations,proto3" json:"delegations,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDelegationsResponse) Reset() {
+	*x = ListDelegationsResponse{}
+	mi := &file_idres_v1_registry_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDelegationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDelegationsResponse) ProtoMessage() {}
+
+func (x *ListDelegationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDelegationsResponse.ProtoReflect.Descriptor instead.
+func (*ListDelegationsResponse) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListDelegationsResponse) GetDelegations() []*Delegation {
+	if x != nil {
+		return x.Delegations
+	}
+	return nil
+}
+
+func (x *ListDelegationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type RemoveDelegationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Prefix        string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveDelegationRequest) Reset() {
+	*x = RemoveDelegationRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveDelegationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveDelegationRequest) ProtoMessage() {}
+
+func (x *RemoveDelegationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveDelegationRequest.ProtoReflect.Descriptor instead.
+func (*RemoveDelegationRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RemoveDelegationRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+type RemoveDelegationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveDelegationResponse) Reset() {
+	*x = RemoveDelegationResponse{}
+	mi := &file_idres_v1_registry_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveDelegationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveDelegationResponse) ProtoMessage() {}
+
+func (x *RemoveDelegationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveDelegationResponse.ProtoReflect.Descriptor instead.
+func (*RemoveDelegationResponse) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{18}
+}
+
 var File_idres_v1_registry_proto protoreflect.FileDescriptor
 
 const file_idres_v1_registry_proto_rawDesc = "" +
@@ -725,7 +1010,24 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"y\n" +
 	"\x17ListIdentifiersResponse\x126\n" +
 	"\videntifiers\x18\x01 \x03(\v2\x14.idres.v1.IdentifierR\videntifiers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xb0\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"L\n" +
+	"\x14SetDelegationRequest\x124\n" +
+	"\n" +
+	"delegation\x18\x01 \x01(\v2\x14.idres.v1.DelegationR\n" +
+	"delegation\".\n" +
+	"\x14GetDelegationRequest\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"h\n" +
+	"\x16ListDelegationsRequest\x12\x12\n" +
+	"\x04zone\x18\x01 \x01(\tR\x04zone\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"y\n" +
+	"\x17ListDelegationsResponse\x126\n" +
+	"\vdelegations\x18\x01 \x03(\v2\x14.idres.v1.DelegationR\vdelegations\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
+	"\x17RemoveDelegationRequest\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"\x1a\n" +
+	"\x18RemoveDelegationResponse2\xf1\a\n" +
 	"\bRegistry\x12?\n" +
 	"\fCreatePrefix\x12\x1d.idres.v1.CreatePrefixRequest\x1a\x10.idres.v1.Prefix\x129\n" +
 	"\tGetPrefix\x12\x1a.idres.v1.GetPrefixRequest\x1a\x10.idres.v1.Prefix\x12M\n" +
@@ -735,7 +1037,11 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"\rGetIdentifier\x12\x1e.idres.v1.GetIdentifierRequest\x1a\x14.idres.v1.Identifier\x12C\n" +
 	"\fUpdateValues\x12\x1d.idres.v1.UpdateValuesRequest\x1a\x14.idres.v1.Identifier\x12Y\n" +
 	"\x10DeleteIdentifier\x12!.idres.v1.DeleteIdentifierRequest\x1a\".idres.v1.DeleteIdentifierResponse\x12V\n" +
-	"\x0fListIdentifiers\x12 .idres.v1.ListIdentifiersRequest\x1a!.idres.v1.ListIdentifiersResponseB/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
+	"\x0fListIdentifiers\x12 .idres.v1.ListIdentifiersRequest\x1a!.idres.v1.ListIdentifiersResponse\x12E\n" +
+	"\rSetDelegation\x12\x1e.idres.v1.SetDelegationRequest\x1a\x14.idres.v1.Delegation\x12E\n" +
+	"\rGetDelegation\x12\x1e.idres.v1.GetDelegationRequest\x1a\x14.idres.v1.Delegation\x12V\n" +
+	"\x0fListDelegations\x12 .idres.v1.ListDelegationsRequest\x1a!.idres.v1.ListDelegationsResponse\x12Y\n" +
+	"\x10RemoveDelegation\x12!.idres.v1.RemoveDelegationRequest\x1a\".idres.v1.RemoveDelegationResponseB/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
 
 var (
 	file_idres_v1_registry_proto_rawDescOnce sync.Once
@@ -749,7 +1055,7 @@ func file_idres_v1_registry_proto_rawDescGZIP() []byte {
 	return file_idres_v1_registry_proto_rawDescData
 }
 
-var file_idres_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_idres_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_idres_v1_registry_proto_goTypes = []any{
 	(*CreatePrefixRequest)(nil),      // 0: idres.v1.CreatePrefixRequest
 	(*GetPrefixRequest)(nil),         // 1: idres.v1.GetPrefixRequest
@@ -764,40 +1070,57 @@ var file_idres_v1_registry_proto_goTypes = []any{
 	(*DeleteIdentifierResponse)(nil), // 10: idres.v1.DeleteIdentifierResponse
 	(*ListIdentifiersRequest)(nil),   // 11: idres.v1.ListIdentifiersRequest
 	(*ListIdentifiersResponse)(nil),  // 12: idres.v1.ListIdentifiersResponse
-	(*Prefix)(nil),                   // 13: idres.v1.Prefix
-	(*Value)(nil),                    // 14: idres.v1.Value
-	(*Identifier)(nil),               // 15: idres.v1.Identifier
+	(*SetDelegationRequest)(nil),     // 13: idres.v1.SetDelegationRequest
+	(*GetDelegationRequest)(nil),     // 14: idres.v1.GetDelegationRequest
+	(*ListDelegationsRequest)(nil),   // 15: idres.v1.ListDelegationsRequest
+	(*ListDelegationsResponse)(nil),  // 16: idres.v1.ListDelegationsResponse
+	(*RemoveDelegationRequest)(nil),  // 17: idres.v1.RemoveDelegationRequest
+	(*RemoveDelegationResponse)(nil), // 18: idres.v1.RemoveDelegationResponse
+	(*Prefix)(nil),                   // 19: idres.v1.Prefix
+	(*Value)(nil),                    // 20: idres.v1.Value
+	(*Identifier)(nil),               // 21: idres.v1.Identifier
+	(*Delegation)(nil),               // 22: idres.v1.Delegation
 }
 var file_idres_v1_registry_proto_depIdxs = []int32{
-	13, // 0: idres.v1.CreatePrefixRequest.prefix:type_name -> idres.v1.Prefix
-	13, // 1: idres.v1.ListPrefixesResponse.prefixes:type_name -> idres.v1.Prefix
-	14, // 2: idres.v1.CreateIdentifierRequest.values:type_name -> idres.v1.Value
-	14, // 3: idres.v1.UpdateValuesRequest.replace:type_name -> idres.v1.Value
-	14, // 4: idres.v1.UpdateValuesRequest.add:type_name -> idres.v1.Value
-	15, // 5: idres.v1.ListIdentifiersResponse.identifiers:type_name -> idres.v1.Identifier
-	0,  // 6: idres.v1.Registry.CreatePrefix:input_type -> idres.v1.CreatePrefixRequest
-	1,  // 7: idres.v1.Registry.GetPrefix:input_type -> idres.v1.GetPrefixRequest
-	2,  // 8: idres.v1.Registry.ListPrefixes:input_type -> idres.v1.ListPrefixesRequest
-	4,  // 9: idres.v1.Registry.DeletePrefix:input_type -> idres.v1.DeletePrefixRequest
-	6,  // 10: idres.v1.Registry.CreateIdentifier:input_type -> idres.v1.CreateIdentifierRequest
-	7,  // 11: idres.v1.Registry.GetIdentifier:input_type -> idres.v1.GetIdentifierRequest
-	8,  // 12: idres.v1.Registry.UpdateValues:input_type -> idres.v1.UpdateValuesRequest
-	9,  // 13: idres.v1.Registry.DeleteIdentifier:input_type -> idres.v1.DeleteIdentifierRequest
-	11, // 14: idres.v1.Registry.ListIdentifiers:input_type -> idres.v1.ListIdentifiersRequest
-	13, // 15: idres.v1.Registry.CreatePrefix:output_type -> idres.v1.Prefix
-	13, // 16: idres.v1.Registry.GetPrefix:output_type -> idres.v1.Prefix
-	3,  // 17: idres.v1.Registry.ListPrefixes:output_type -> idres.v1.ListPrefixesResponse
-	5,  // 18: idres.v1.Registry.DeletePrefix:output_type -> idres.v1.DeletePrefixResponse
-	15, // 19: idres.v1.Registry.CreateIdentifier:output_type -> idres.v1.Identifier
-	15, // 20: idres.v1.Registry.GetIdentifier:output_type -> idres.v1.Identifier
-	15, // 21: idres.v1.Registry.UpdateValues:output_type -> idres.v1.Identifier
-	10, // 22: idres.v1.Registry.DeleteIdentifier:output_type -> idres.v1.DeleteIdentifierResponse
-	12, // 23: idres.v1.Registry.ListIdentifiers:output_type -> idres.v1.ListIdentifiersResponse
-	15, // [15:24] is the sub-list for method output_type
-	6,  // [6:15] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	19, // 0: idres.v1.CreatePrefixRequest.prefix:type_name -> idres.v1.Prefix
+	19, // 1: idres.v1.ListPrefixesResponse.prefixes:type_name -> idres.v1.Prefix
+	20, // 2: idres.v1.CreateIdentifierRequest.values:type_name -> idres.v1.Value
+	20, // 3: idres.v1.UpdateValuesRequest.replace:type_name -> idres.v1.Value
+	20, // 4: idres.v1.UpdateValuesRequest.add:type_name -> idres.v1.Value
+	21, // 5: idres.v1.ListIdentifiersResponse.identifiers:type_name -> idres.v1.Identifier
+	22, // 6: idres.v1.SetDelegationRequest.delegation:type_name -> idres.v1.Delegation
+	22, // 7: idres.v1.ListDelegationsResponse.delegations:type_name -> idres.v1.Delegation
+	0,  // 8: idres.v1.Registry.CreatePrefix:input_type -> idres.v1.CreatePrefixRequest
+	1,  // 9: idres.v1.Registry.GetPrefix:input_type -> idres.v1.GetPrefixRequest
+	2,  // 10: idres.v1.Registry.ListPrefixes:input_type -> idres.v1.ListPrefixesRequest
+	4,  // 11: idres.v1.Registry.DeletePrefix:input_type -> idres.v1.DeletePrefixRequest
+	6,  // 12: idres.v1.Registry.CreateIdentifier:input_type -> idres.v1.CreateIdentifierRequest
+	7,  // 13: idres.v1.Registry.GetIdentifier:input_type -> idres.v1.GetIdentifierRequest
+	8,  // 14: idres.v1.Registry.UpdateValues:input_type -> idres.v1.UpdateValuesRequest
+	9,  // 15: idres.v1.Registry.DeleteIdentifier:input_type -> idres.v1.DeleteIdentifierRequest
+	11, // 16: idres.v1.Registry.ListIdentifiers:input_type -> idres.v1.ListIdentifiersRequest
+	13, // 17: idres.v1.Registry.SetDelegation:input_type -> idres.v1.SetDelegationRequest
+	14, // 18: idres.v1.Registry.GetDelegation:input_type -> idres.v1.GetDelegationRequest
+	15, // 19: idres.v1.Registry.ListDelegations:input_type -> idres.v1.ListDelegationsRequest
+	17, // 20: idres.v1.Registry.RemoveDelegation:input_type -> idres.v1.RemoveDelegationRequest
+	19, // 21: idres.v1.Registry.CreatePrefix:output_type -> idres.v1.Prefix
+	19, // 22: idres.v1.Registry.GetPrefix:output_type -> idres.v1.Prefix
+	3,  // 23: idres.v1.Registry.ListPrefixes:output_type -> idres.v1.ListPrefixesResponse
+	5,  // 24: idres.v1.Registry.DeletePrefix:output_type -> idres.v1.DeletePrefixResponse
+	21, // 25: idres.v1.Registry.CreateIdentifier:output_type -> idres.v1.Identifier
+	21, // 26: idres.v1.Registry.GetIdentifier:output_type -> idres.v1.Identifier
+	21, // 27: idres.v1.Registry.UpdateValues:output_type -> idres.v1.Identifier
+	10, // 28: idres.v1.Registry.DeleteIdentifier:output_type -> idres.v1.DeleteIdentifierResponse
+	12, // 29: idres.v1.Registry.ListIdentifiers:output_type -> idres.v1.ListIdentifiersResponse
+	22, // 30: idres.v1.Registry.SetDelegation:output_type -> idres.v1.Delegation
+	22, // 31: idres.v1.Registry.GetDelegation:output_type -> idres.v1.Delegation
+	16, // 32: idres.v1.Registry.ListDelegations:output_type -> idres.v1.ListDelegationsResponse
+	18, // 33: idres.v1.Registry.RemoveDelegation:output_type -> idres.v1.RemoveDelegationResponse
+	21, // [21:34] is the sub-list for method output_type
+	8,  // [8:21] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_idres_v1_registry_proto_init() }
@@ -812,7 +1135,7 @@ func file_idres_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idres_v1_registry_proto_rawDesc), len(file_idres_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

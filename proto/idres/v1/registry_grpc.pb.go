@@ -28,6 +28,10 @@ const (
 	Registry_UpdateValues_FullMethodName     = "/idres.v1.Registry/UpdateValues"
 	Registry_DeleteIdentifier_FullMethodName = "/idres.v1.Registry/DeleteIdentifier"
 	Registry_ListIdentifiers_FullMethodName  = "/idres.v1.Registry/ListIdentifiers"
+	Registry_SetDelegation_FullMethodName    = "/idres.v1.Registry/SetDelegation"
+	Registry_GetDelegation_FullMethodName    = "/idres.v1.Registry/GetDelegation"
+	Registry_ListDelegations_FullMethodName  = "/idres.v1.Registry/ListDelegations"
+	Registry_RemoveDelegation_FullMethodName = "/idres.v1.Registry/RemoveDelegation"
 )
 
 // RegistryClient is the client API for Registry service.
@@ -49,6 +53,15 @@ type RegistryClient interface {
 	UpdateValues(ctx context.Context, in *UpdateValuesRequest, opts ...grpc.CallOption) (*Identifier, error)
 	DeleteIdentifier(ctx context.Context, in *DeleteIdentifierRequest, opts ...grpc.CallOption) (*DeleteIdentifierResponse, error)
 	ListIdentifiers(ctx context.Context, in *ListIdentifiersRequest, opts ...grpc.CallOption) (*ListIdentifiersResponse, error)
+	// Delegations (design §4): a child prefix handed to other nodes. The child
+	// must lie strictly under a zone held here and not under another
+	// delegation (FailedPrecondition otherwise); needs admin on the child.
+	// SetDelegation creates or replaces.
+	SetDelegation(ctx context.Context, in *SetDelegationRequest, opts ...grpc.CallOption) (*Delegation, error)
+	GetDelegation(ctx context.Context, in *GetDelegationRequest, opts ...grpc.CallOption) (*Delegation, error)
+	// Lists the delegations the caller's credential covers.
+	ListDelegations(ctx context.Context, in *ListDelegationsRequest, opts ...grpc.CallOption) (*ListDelegationsResponse, error)
+	RemoveDelegation(ctx context.Context, in *RemoveDelegationRequest, opts ...grpc.CallOption) (*RemoveDelegationResponse, error)
 }
 
 type registryClient struct {
@@ -149,6 +162,46 @@ func (c *registryClient) ListIdentifiers(ctx context.Context, in *ListIdentifier
 	return out, nil
 }
 
+func (c *registryClient) SetDelegation(ctx context.Context, in *SetDelegationRequest, opts ...grpc.CallOption) (*Delegation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Delegation)
+	err := c.cc.Invoke(ctx, Registry_SetDelegation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryClient) GetDelegation(ctx context.Context, in *GetDelegationRequest, opts ...grpc.CallOption) (*Delegation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Delegation)
+	err := c.cc.Invoke(ctx, Registry_GetDelegation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryClient) ListDelegations(ctx context.Context, in *ListDelegationsRequest, opts ...grpc.CallOption) (*ListDelegationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDelegationsResponse)
+	err := c.cc.Invoke(ctx, Registry_ListDelegations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryClient) RemoveDelegation(ctx context.Context, in *RemoveDelegationRequest, opts ...grpc.CallOption) (*RemoveDelegationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveDelegationResponse)
+	err := c.cc.Invoke(ctx, Registry_RemoveDelegation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RegistryServer is the server API for Registry service.
 // All implementations must embed UnimplementedRegistryServer
 // for forward compatibility.
@@ -168,6 +221,15 @@ type RegistryServer interface {
 	UpdateValues(context.Context, *UpdateValuesRequest) (*Identifier, error)
 	DeleteIdentifier(context.Context, *DeleteIdentifierRequest) (*DeleteIdentifierResponse, error)
 	ListIdentifiers(context.Context, *ListIdentifiersRequest) (*ListIdentifiersResponse, error)
+	// Delegations (design §4): a child prefix handed to other nodes. The child
+	// must lie strictly under a zone held here and not under another
+	// delegation (FailedPrecondition otherwise); needs admin on the child.
+	// SetDelegation creates or replaces.
+	SetDelegation(context.Context, *SetDelegationRequest) (*Delegation, error)
+	GetDelegation(context.Context, *GetDelegationRequest) (*Delegation, error)
+	// Lists the delegations the caller's credential covers.
+	ListDelegations(context.Context, *ListDelegationsRequest) (*ListDelegationsResponse, error)
+	RemoveDelegation(context.Context, *RemoveDelegationRequest) (*RemoveDelegationResponse, error)
 	mustEmbedUnimplementedRegistryServer()
 }
 
@@ -204,6 +266,18 @@ func (UnimplementedRegistryServer) DeleteIdentifier(context.Context, *DeleteIden
 }
 func (UnimplementedRegistryServer) ListIdentifiers(context.Context, *ListIdentifiersRequest) (*ListIdentifiersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListIdentifiers not implemented")
+}
+func (UnimplementedRegistryServer) SetDelegation(context.Context, *SetDelegationRequest) (*Delegation, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetDelegation not implemented")
+}
+func (UnimplementedRegistryServer) GetDelegation(context.Context, *GetDelegationRequest) (*Delegation, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDelegation not implemented")
+}
+func (UnimplementedRegistryServer) ListDelegations(context.Context, *ListDelegationsRequest) (*ListDelegationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDelegations not implemented")
+}
+func (UnimplementedRegistryServer) RemoveDelegation(context.Context, *RemoveDelegationRequest) (*RemoveDelegationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveDelegation not implemented")
 }
 func (UnimplementedRegistryServer) mustEmbedUnimplementedRegistryServer() {}
 func (UnimplementedRegistryServer) testEmbeddedByValue()                  {}
@@ -388,6 +462,78 @@ func _Registry_ListIdentifiers_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Registry_SetDelegation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetDelegationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServer).SetDelegation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Registry_SetDelegation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServer).SetDelegation(ctx, req.(*SetDelegationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Registry_GetDelegation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDelegationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServer).GetDelegation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Registry_GetDelegation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServer).GetDelegation(ctx, req.(*GetDelegationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Registry_ListDelegations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDelegationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServer).ListDelegations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Registry_ListDelegations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServer).ListDelegations(ctx, req.(*ListDelegationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Registry_RemoveDelegation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveDelegationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServer).RemoveDelegation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Registry_RemoveDelegation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServer).RemoveDelegation(ctx, req.(*RemoveDelegationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Registry_ServiceDesc is the grpc.ServiceDesc for Registry service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -430,6 +576,22 @@ var Registry_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListIdentifiers",
 			Handler:    _Registry_ListIdentifiers_Handler,
+		},
+		{
+			MethodName: "SetDelegation",
+			Handler:    _Registry_SetDelegation_Handler,
+		},
+		{
+			MethodName: "GetDelegation",
+			Handler:    _Registry_GetDelegation_Handler,
+		},
+		{
+			MethodName: "ListDelegations",
+			Handler:    _Registry_ListDelegations_Handler,
+		},
+		{
+			MethodName: "RemoveDelegation",
+			Handler:    _Registry_RemoveDelegation_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
