@@ -965,7 +965,7 @@ var File_idres_v1_registry_proto protoreflect.FileDescriptor
 
 const file_idres_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x17idres/v1/registry.proto\x12\bidres.v1\x1a\x14idres/v1/types.proto\"?\n" +
+	"\x17idres/v1/registry.proto\x12\bidres.v1\x1a\x14idres/v1/types.proto\x1a\x18idres/v1/registrar.proto\"?\n" +
 	"\x13CreatePrefixRequest\x12(\n" +
 	"\x06prefix\x18\x01 \x01(\v2\x10.idres.v1.PrefixR\x06prefix\"*\n" +
 	"\x10GetPrefixRequest\x12\x16\n" +
@@ -1027,7 +1027,7 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
 	"\x17RemoveDelegationRequest\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"\x1a\n" +
-	"\x18RemoveDelegationResponse2\xf1\a\n" +
+	"\x18RemoveDelegationResponse2\x8b\f\n" +
 	"\bRegistry\x12?\n" +
 	"\fCreatePrefix\x12\x1d.idres.v1.CreatePrefixRequest\x1a\x10.idres.v1.Prefix\x129\n" +
 	"\tGetPrefix\x12\x1a.idres.v1.GetPrefixRequest\x1a\x10.idres.v1.Prefix\x12M\n" +
@@ -1041,7 +1041,14 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"\rSetDelegation\x12\x1e.idres.v1.SetDelegationRequest\x1a\x14.idres.v1.Delegation\x12E\n" +
 	"\rGetDelegation\x12\x1e.idres.v1.GetDelegationRequest\x1a\x14.idres.v1.Delegation\x12V\n" +
 	"\x0fListDelegations\x12 .idres.v1.ListDelegationsRequest\x1a!.idres.v1.ListDelegationsResponse\x12Y\n" +
-	"\x10RemoveDelegation\x12!.idres.v1.RemoveDelegationRequest\x1a\".idres.v1.RemoveDelegationResponseB/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
+	"\x10RemoveDelegation\x12!.idres.v1.RemoveDelegationRequest\x1a\".idres.v1.RemoveDelegationResponse\x12V\n" +
+	"\x0fIssueCredential\x12 .idres.v1.IssueCredentialRequest\x1a!.idres.v1.IssueCredentialResponse\x12V\n" +
+	"\x0fListCredentials\x12 .idres.v1.ListCredentialsRequest\x1a!.idres.v1.ListCredentialsResponse\x12K\n" +
+	"\x10RevokeCredential\x12!.idres.v1.RevokeCredentialRequest\x1a\x14.idres.v1.Credential\x12?\n" +
+	"\vSetTemplate\x12\x1c.idres.v1.SetTemplateRequest\x1a\x12.idres.v1.Template\x12?\n" +
+	"\vGetTemplate\x12\x1c.idres.v1.GetTemplateRequest\x1a\x12.idres.v1.Template\x12S\n" +
+	"\x0eDeleteTemplate\x12\x1f.idres.v1.DeleteTemplateRequest\x1a .idres.v1.DeleteTemplateResponse\x12D\n" +
+	"\tListAudit\x12\x1a.idres.v1.ListAuditRequest\x1a\x1b.idres.v1.ListAuditResponseB/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
 
 var (
 	file_idres_v1_registry_proto_rawDescOnce sync.Once
@@ -1080,6 +1087,19 @@ var file_idres_v1_registry_proto_goTypes = []any{
 	(*Value)(nil),                    // 20: idres.v1.Value
 	(*Identifier)(nil),               // 21: idres.v1.Identifier
 	(*Delegation)(nil),               // 22: idres.v1.Delegation
+	(*IssueCredentialRequest)(nil),   // 23: idres.v1.IssueCredentialRequest
+	(*ListCredentialsRequest)(nil),   // 24: idres.v1.ListCredentialsRequest
+	(*RevokeCredentialRequest)(nil),  // 25: idres.v1.RevokeCredentialRequest
+	(*SetTemplateRequest)(nil),       // 26: idres.v1.SetTemplateRequest
+	(*GetTemplateRequest)(nil),       // 27: idres.v1.GetTemplateRequest
+	(*DeleteTemplateRequest)(nil),    // 28: idres.v1.DeleteTemplateRequest
+	(*ListAuditRequest)(nil),         // 29: idres.v1.ListAuditRequest
+	(*IssueCredentialResponse)(nil),  // 30: idres.v1.IssueCredentialResponse
+	(*ListCredentialsResponse)(nil),  // 31: idres.v1.ListCredentialsResponse
+	(*Credential)(nil),               // 32: idres.v1.Credential
+	(*Template)(nil),                 // 33: idres.v1.Template
+	(*DeleteTemplateResponse)(nil),   // 34: idres.v1.DeleteTemplateResponse
+	(*ListAuditResponse)(nil),        // 35: idres.v1.ListAuditResponse
 }
 var file_idres_v1_registry_proto_depIdxs = []int32{
 	19, // 0: idres.v1.CreatePrefixRequest.prefix:type_name -> idres.v1.Prefix
@@ -1103,21 +1123,35 @@ var file_idres_v1_registry_proto_depIdxs = []int32{
 	14, // 18: idres.v1.Registry.GetDelegation:input_type -> idres.v1.GetDelegationRequest
 	15, // 19: idres.v1.Registry.ListDelegations:input_type -> idres.v1.ListDelegationsRequest
 	17, // 20: idres.v1.Registry.RemoveDelegation:input_type -> idres.v1.RemoveDelegationRequest
-	19, // 21: idres.v1.Registry.CreatePrefix:output_type -> idres.v1.Prefix
-	19, // 22: idres.v1.Registry.GetPrefix:output_type -> idres.v1.Prefix
-	3,  // 23: idres.v1.Registry.ListPrefixes:output_type -> idres.v1.ListPrefixesResponse
-	5,  // 24: idres.v1.Registry.DeletePrefix:output_type -> idres.v1.DeletePrefixResponse
-	21, // 25: idres.v1.Registry.CreateIdentifier:output_type -> idres.v1.Identifier
-	21, // 26: idres.v1.Registry.GetIdentifier:output_type -> idres.v1.Identifier
-	21, // 27: idres.v1.Registry.UpdateValues:output_type -> idres.v1.Identifier
-	10, // 28: idres.v1.Registry.DeleteIdentifier:output_type -> idres.v1.DeleteIdentifierResponse
-	12, // 29: idres.v1.Registry.ListIdentifiers:output_type -> idres.v1.ListIdentifiersResponse
-	22, // 30: idres.v1.Registry.SetDelegation:output_type -> idres.v1.Delegation
-	22, // 31: idres.v1.Registry.GetDelegation:output_type -> idres.v1.Delegation
-	16, // 32: idres.v1.Registry.ListDelegations:output_type -> idres.v1.ListDelegationsResponse
-	18, // 33: idres.v1.Registry.RemoveDelegation:output_type -> idres.v1.RemoveDelegationResponse
-	21, // [21:34] is the sub-list for method output_type
-	8,  // [8:21] is the sub-list for method input_type
+	23, // 21: idres.v1.Registry.IssueCredential:input_type -> idres.v1.IssueCredentialRequest
+	24, // 22: idres.v1.Registry.ListCredentials:input_type -> idres.v1.ListCredentialsRequest
+	25, // 23: idres.v1.Registry.RevokeCredential:input_type -> idres.v1.RevokeCredentialRequest
+	26, // 24: idres.v1.Registry.SetTemplate:input_type -> idres.v1.SetTemplateRequest
+	27, // 25: idres.v1.Registry.GetTemplate:input_type -> idres.v1.GetTemplateRequest
+	28, // 26: idres.v1.Registry.DeleteTemplate:input_type -> idres.v1.DeleteTemplateRequest
+	29, // 27: idres.v1.Registry.ListAudit:input_type -> idres.v1.ListAuditRequest
+	19, // 28: idres.v1.Registry.CreatePrefix:output_type -> idres.v1.Prefix
+	19, // 29: idres.v1.Registry.GetPrefix:output_type -> idres.v1.Prefix
+	3,  // 30: idres.v1.Registry.ListPrefixes:output_type -> idres.v1.ListPrefixesResponse
+	5,  // 31: idres.v1.Registry.DeletePrefix:output_type -> idres.v1.DeletePrefixResponse
+	21, // 32: idres.v1.Registry.CreateIdentifier:output_type -> idres.v1.Identifier
+	21, // 33: idres.v1.Registry.GetIdentifier:output_type -> idres.v1.Identifier
+	21, // 34: idres.v1.Registry.UpdateValues:output_type -> idres.v1.Identifier
+	10, // 35: idres.v1.Registry.DeleteIdentifier:output_type -> idres.v1.DeleteIdentifierResponse
+	12, // 36: idres.v1.Registry.ListIdentifiers:output_type -> idres.v1.ListIdentifiersResponse
+	22, // 37: idres.v1.Registry.SetDelegation:output_type -> idres.v1.Delegation
+	22, // 38: idres.v1.Registry.GetDelegation:output_type -> idres.v1.Delegation
+	16, // 39: idres.v1.Registry.ListDelegations:output_type -> idres.v1.ListDelegationsResponse
+	18, // 40: idres.v1.Registry.RemoveDelegation:output_type -> idres.v1.RemoveDelegationResponse
+	30, // 41: idres.v1.Registry.IssueCredential:output_type -> idres.v1.IssueCredentialResponse
+	31, // 42: idres.v1.Registry.ListCredentials:output_type -> idres.v1.ListCredentialsResponse
+	32, // 43: idres.v1.Registry.RevokeCredential:output_type -> idres.v1.Credential
+	33, // 44: idres.v1.Registry.SetTemplate:output_type -> idres.v1.Template
+	33, // 45: idres.v1.Registry.GetTemplate:output_type -> idres.v1.Template
+	34, // 46: idres.v1.Registry.DeleteTemplate:output_type -> idres.v1.DeleteTemplateResponse
+	35, // 47: idres.v1.Registry.ListAudit:output_type -> idres.v1.ListAuditResponse
+	28, // [28:48] is the sub-list for method output_type
+	8,  // [8:28] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -1129,6 +1163,7 @@ func file_idres_v1_registry_proto_init() {
 		return
 	}
 	file_idres_v1_types_proto_init()
+	file_idres_v1_registrar_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
