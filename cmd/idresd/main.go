@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/idres/idres/cmd/idresd/config"
 	"github.com/idres/idres/cmd/idresd/node"
 )
 
@@ -25,12 +26,23 @@ func run(args []string) int {
 	fs.StringVar(&cfg.GRPCAddr, "grpc", "127.0.0.1:7420", "gRPC listen address")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long to drain in-flight calls on SIGINT/SIGTERM")
+	configFile := fs.String("config", "", "TOML file of settings (keys are flag names); flags win over IDRESD_* env over file")
+	printConfig := fs.Bool("print-config", false, "print the effective configuration, secrets masked, and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "idresd: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	sources, err := config.Apply(fs, *configFile, os.Environ(), "config", "print-config")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "idresd: %v\n", err)
+		return 2
+	}
+	if *printConfig {
+		fmt.Print(config.Print(fs, sources, "config", "print-config"))
+		return 0
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
