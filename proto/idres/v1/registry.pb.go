@@ -21,6 +21,386 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ImportMode int32
+
+const (
+	// Same as IMPORT_MODE_CREATE.
+	ImportMode_IMPORT_MODE_UNSPECIFIED ImportMode = 0
+	// An identifier that exists fails with AlreadyExists; nothing changes.
+	ImportMode_IMPORT_MODE_CREATE ImportMode = 1
+	// An identifier that exists has its values replaced: re-running the same
+	// import is idempotent.
+	ImportMode_IMPORT_MODE_CREATE_OR_REPLACE ImportMode = 2
+)
+
+// Enum value maps for ImportMode.
+var (
+	ImportMode_name = map[int32]string{
+		0: "IMPORT_MODE_UNSPECIFIED",
+		1: "IMPORT_MODE_CREATE",
+		2: "IMPORT_MODE_CREATE_OR_REPLACE",
+	}
+	ImportMode_value = map[string]int32{
+		"IMPORT_MODE_UNSPECIFIED":       0,
+		"IMPORT_MODE_CREATE":            1,
+		"IMPORT_MODE_CREATE_OR_REPLACE": 2,
+	}
+)
+
+func (x ImportMode) Enum() *ImportMode {
+	p := new(ImportMode)
+	*p = x
+	return p
+}
+
+func (x ImportMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ImportMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_idres_v1_registry_proto_enumTypes[0].Descriptor()
+}
+
+func (ImportMode) Type() protoreflect.EnumType {
+	return &file_idres_v1_registry_proto_enumTypes[0]
+}
+
+func (x ImportMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ImportMode.Descriptor instead.
+func (ImportMode) EnumDescriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{0}
+}
+
+// ImportOptions may come only in the first message.
+type ImportOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Mode  ImportMode             `protobuf:"varint,1,opt,name=mode,proto3,enum=idres.v1.ImportMode" json:"mode,omitempty"`
+	// Items per transaction, 1 to 100000; 0 means 10000.
+	BatchSize     uint32 `protobuf:"varint,2,opt,name=batch_size,json=batchSize,proto3" json:"batch_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportOptions) Reset() {
+	*x = ImportOptions{}
+	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportOptions) ProtoMessage() {}
+
+func (x *ImportOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportOptions.ProtoReflect.Descriptor instead.
+func (*ImportOptions) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ImportOptions) GetMode() ImportMode {
+	if x != nil {
+		return x.Mode
+	}
+	return ImportMode_IMPORT_MODE_UNSPECIFIED
+}
+
+func (x *ImportOptions) GetBatchSize() uint32 {
+	if x != nil {
+		return x.BatchSize
+	}
+	return 0
+}
+
+type ImportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Options       *ImportOptions         `protobuf:"bytes,1,opt,name=options,proto3" json:"options,omitempty"`
+	Items         []*ImportItem          `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportRequest) Reset() {
+	*x = ImportRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportRequest) ProtoMessage() {}
+
+func (x *ImportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportRequest.ProtoReflect.Descriptor instead.
+func (*ImportRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ImportRequest) GetOptions() *ImportOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *ImportRequest) GetItems() []*ImportItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+type ImportItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where the item came from (e.g. its line in the client's file), echoed
+	// in errors; 0 means the item's 1-based position in the stream.
+	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// "prefix/suffix"; the prefix must be held here.
+	Identifier string `protobuf:"bytes,2,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	// As for CreateIdentifier.
+	Values        []*Value `protobuf:"bytes,3,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportItem) Reset() {
+	*x = ImportItem{}
+	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportItem) ProtoMessage() {}
+
+func (x *ImportItem) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportItem.ProtoReflect.Descriptor instead.
+func (*ImportItem) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ImportItem) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *ImportItem) GetIdentifier() string {
+	if x != nil {
+		return x.Identifier
+	}
+	return ""
+}
+
+func (x *ImportItem) GetValues() []*Value {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// ImportResponse acknowledges one committed batch.
+type ImportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1-based batch number.
+	Batch uint64 `protobuf:"varint,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	// Items in this batch: created + replaced + failed.
+	Items         uint32         `protobuf:"varint,2,opt,name=items,proto3" json:"items,omitempty"`
+	Created       uint32         `protobuf:"varint,3,opt,name=created,proto3" json:"created,omitempty"`
+	Replaced      uint32         `protobuf:"varint,4,opt,name=replaced,proto3" json:"replaced,omitempty"`
+	Failed        uint32         `protobuf:"varint,5,opt,name=failed,proto3" json:"failed,omitempty"`
+	Errors        []*ImportError `protobuf:"bytes,6,rep,name=errors,proto3" json:"errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportResponse) Reset() {
+	*x = ImportResponse{}
+	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportResponse) ProtoMessage() {}
+
+func (x *ImportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportResponse.ProtoReflect.Descriptor instead.
+func (*ImportResponse) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ImportResponse) GetBatch() uint64 {
+	if x != nil {
+		return x.Batch
+	}
+	return 0
+}
+
+func (x *ImportResponse) GetItems() uint32 {
+	if x != nil {
+		return x.Items
+	}
+	return 0
+}
+
+func (x *ImportResponse) GetCreated() uint32 {
+	if x != nil {
+		return x.Created
+	}
+	return 0
+}
+
+func (x *ImportResponse) GetReplaced() uint32 {
+	if x != nil {
+		return x.Replaced
+	}
+	return 0
+}
+
+func (x *ImportResponse) GetFailed() uint32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *ImportResponse) GetErrors() []*ImportError {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+type ImportError struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Sequence   uint64                 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Identifier string                 `protobuf:"bytes,2,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	// The gRPC code name the item would have got from CreateIdentifier,
+	// e.g. "AlreadyExists", "InvalidArgument", "PermissionDenied".
+	Code          string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportError) Reset() {
+	*x = ImportError{}
+	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportError) ProtoMessage() {}
+
+func (x *ImportError) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportError.ProtoReflect.Descriptor instead.
+func (*ImportError) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ImportError) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *ImportError) GetIdentifier() string {
+	if x != nil {
+		return x.Identifier
+	}
+	return ""
+}
+
+func (x *ImportError) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ImportError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type CreatePrefixRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Prefix        *Prefix                `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
@@ -30,7 +410,7 @@ type CreatePrefixRequest struct {
 
 func (x *CreatePrefixRequest) Reset() {
 	*x = CreatePrefixRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	mi := &file_idres_v1_registry_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -42,7 +422,7 @@ func (x *CreatePrefixRequest) String() string {
 func (*CreatePrefixRequest) ProtoMessage() {}
 
 func (x *CreatePrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	mi := &file_idres_v1_registry_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -55,7 +435,7 @@ func (x *CreatePrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePrefixRequest.ProtoReflect.Descriptor instead.
 func (*CreatePrefixRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{0}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreatePrefixRequest) GetPrefix() *Prefix {
@@ -74,7 +454,7 @@ type GetPrefixRequest struct {
 
 func (x *GetPrefixRequest) Reset() {
 	*x = GetPrefixRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	mi := &file_idres_v1_registry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -86,7 +466,7 @@ func (x *GetPrefixRequest) String() string {
 func (*GetPrefixRequest) ProtoMessage() {}
 
 func (x *GetPrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	mi := &file_idres_v1_registry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -99,7 +479,7 @@ func (x *GetPrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPrefixRequest.ProtoReflect.Descriptor instead.
 func (*GetPrefixRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{1}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetPrefixRequest) GetPrefix() string {
@@ -120,7 +500,7 @@ type ListPrefixesRequest struct {
 
 func (x *ListPrefixesRequest) Reset() {
 	*x = ListPrefixesRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	mi := &file_idres_v1_registry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -132,7 +512,7 @@ func (x *ListPrefixesRequest) String() string {
 func (*ListPrefixesRequest) ProtoMessage() {}
 
 func (x *ListPrefixesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	mi := &file_idres_v1_registry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -145,7 +525,7 @@ func (x *ListPrefixesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPrefixesRequest.ProtoReflect.Descriptor instead.
 func (*ListPrefixesRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{2}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListPrefixesRequest) GetPageSize() uint32 {
@@ -173,7 +553,7 @@ type ListPrefixesResponse struct {
 
 func (x *ListPrefixesResponse) Reset() {
 	*x = ListPrefixesResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	mi := &file_idres_v1_registry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -185,7 +565,7 @@ func (x *ListPrefixesResponse) String() string {
 func (*ListPrefixesResponse) ProtoMessage() {}
 
 func (x *ListPrefixesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	mi := &file_idres_v1_registry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -198,7 +578,7 @@ func (x *ListPrefixesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPrefixesResponse.ProtoReflect.Descriptor instead.
 func (*ListPrefixesResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{3}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListPrefixesResponse) GetPrefixes() []*Prefix {
@@ -226,7 +606,7 @@ type DeletePrefixRequest struct {
 
 func (x *DeletePrefixRequest) Reset() {
 	*x = DeletePrefixRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	mi := &file_idres_v1_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -238,7 +618,7 @@ func (x *DeletePrefixRequest) String() string {
 func (*DeletePrefixRequest) ProtoMessage() {}
 
 func (x *DeletePrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	mi := &file_idres_v1_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -251,7 +631,7 @@ func (x *DeletePrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePrefixRequest.ProtoReflect.Descriptor instead.
 func (*DeletePrefixRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{4}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeletePrefixRequest) GetPrefix() string {
@@ -278,7 +658,7 @@ type DeletePrefixResponse struct {
 
 func (x *DeletePrefixResponse) Reset() {
 	*x = DeletePrefixResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[5]
+	mi := &file_idres_v1_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -290,7 +670,7 @@ func (x *DeletePrefixResponse) String() string {
 func (*DeletePrefixResponse) ProtoMessage() {}
 
 func (x *DeletePrefixResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[5]
+	mi := &file_idres_v1_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -303,7 +683,7 @@ func (x *DeletePrefixResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePrefixResponse.ProtoReflect.Descriptor instead.
 func (*DeletePrefixResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{5}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeletePrefixResponse) GetIdentifiersDeleted() uint64 {
@@ -325,7 +705,7 @@ type CreateIdentifierRequest struct {
 
 func (x *CreateIdentifierRequest) Reset() {
 	*x = CreateIdentifierRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[6]
+	mi := &file_idres_v1_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -337,7 +717,7 @@ func (x *CreateIdentifierRequest) String() string {
 func (*CreateIdentifierRequest) ProtoMessage() {}
 
 func (x *CreateIdentifierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[6]
+	mi := &file_idres_v1_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -350,7 +730,7 @@ func (x *CreateIdentifierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIdentifierRequest.ProtoReflect.Descriptor instead.
 func (*CreateIdentifierRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{6}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateIdentifierRequest) GetIdentifier() string {
@@ -376,7 +756,7 @@ type GetIdentifierRequest struct {
 
 func (x *GetIdentifierRequest) Reset() {
 	*x = GetIdentifierRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[7]
+	mi := &file_idres_v1_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +768,7 @@ func (x *GetIdentifierRequest) String() string {
 func (*GetIdentifierRequest) ProtoMessage() {}
 
 func (x *GetIdentifierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[7]
+	mi := &file_idres_v1_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +781,7 @@ func (x *GetIdentifierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIdentifierRequest.ProtoReflect.Descriptor instead.
 func (*GetIdentifierRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{7}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetIdentifierRequest) GetIdentifier() string {
@@ -426,7 +806,7 @@ type UpdateValuesRequest struct {
 
 func (x *UpdateValuesRequest) Reset() {
 	*x = UpdateValuesRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[8]
+	mi := &file_idres_v1_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -438,7 +818,7 @@ func (x *UpdateValuesRequest) String() string {
 func (*UpdateValuesRequest) ProtoMessage() {}
 
 func (x *UpdateValuesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[8]
+	mi := &file_idres_v1_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,7 +831,7 @@ func (x *UpdateValuesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateValuesRequest.ProtoReflect.Descriptor instead.
 func (*UpdateValuesRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{8}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateValuesRequest) GetIdentifier() string {
@@ -491,7 +871,7 @@ type DeleteIdentifierRequest struct {
 
 func (x *DeleteIdentifierRequest) Reset() {
 	*x = DeleteIdentifierRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[9]
+	mi := &file_idres_v1_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -503,7 +883,7 @@ func (x *DeleteIdentifierRequest) String() string {
 func (*DeleteIdentifierRequest) ProtoMessage() {}
 
 func (x *DeleteIdentifierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[9]
+	mi := &file_idres_v1_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -516,7 +896,7 @@ func (x *DeleteIdentifierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteIdentifierRequest.ProtoReflect.Descriptor instead.
 func (*DeleteIdentifierRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{9}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteIdentifierRequest) GetIdentifier() string {
@@ -534,7 +914,7 @@ type DeleteIdentifierResponse struct {
 
 func (x *DeleteIdentifierResponse) Reset() {
 	*x = DeleteIdentifierResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[10]
+	mi := &file_idres_v1_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -546,7 +926,7 @@ func (x *DeleteIdentifierResponse) String() string {
 func (*DeleteIdentifierResponse) ProtoMessage() {}
 
 func (x *DeleteIdentifierResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[10]
+	mi := &file_idres_v1_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -559,7 +939,7 @@ func (x *DeleteIdentifierResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteIdentifierResponse.ProtoReflect.Descriptor instead.
 func (*DeleteIdentifierResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{10}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{15}
 }
 
 type ListIdentifiersRequest struct {
@@ -574,7 +954,7 @@ type ListIdentifiersRequest struct {
 
 func (x *ListIdentifiersRequest) Reset() {
 	*x = ListIdentifiersRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[11]
+	mi := &file_idres_v1_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +966,7 @@ func (x *ListIdentifiersRequest) String() string {
 func (*ListIdentifiersRequest) ProtoMessage() {}
 
 func (x *ListIdentifiersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[11]
+	mi := &file_idres_v1_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +979,7 @@ func (x *ListIdentifiersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIdentifiersRequest.ProtoReflect.Descriptor instead.
 func (*ListIdentifiersRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{11}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListIdentifiersRequest) GetPrefix() string {
@@ -634,7 +1014,7 @@ type ListIdentifiersResponse struct {
 
 func (x *ListIdentifiersResponse) Reset() {
 	*x = ListIdentifiersResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[12]
+	mi := &file_idres_v1_registry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +1026,7 @@ func (x *ListIdentifiersResponse) String() string {
 func (*ListIdentifiersResponse) ProtoMessage() {}
 
 func (x *ListIdentifiersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[12]
+	mi := &file_idres_v1_registry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +1039,7 @@ func (x *ListIdentifiersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIdentifiersResponse.ProtoReflect.Descriptor instead.
 func (*ListIdentifiersResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{12}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListIdentifiersResponse) GetIdentifiers() []*Identifier {
@@ -687,7 +1067,7 @@ type SetDelegationRequest struct {
 
 func (x *SetDelegationRequest) Reset() {
 	*x = SetDelegationRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[13]
+	mi := &file_idres_v1_registry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -699,7 +1079,7 @@ func (x *SetDelegationRequest) String() string {
 func (*SetDelegationRequest) ProtoMessage() {}
 
 func (x *SetDelegationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[13]
+	mi := &file_idres_v1_registry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -712,7 +1092,7 @@ func (x *SetDelegationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDelegationRequest.ProtoReflect.Descriptor instead.
 func (*SetDelegationRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{13}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SetDelegationRequest) GetDelegation() *Delegation {
@@ -731,7 +1111,7 @@ type GetDelegationRequest struct {
 
 func (x *GetDelegationRequest) Reset() {
 	*x = GetDelegationRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[14]
+	mi := &file_idres_v1_registry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +1123,7 @@ func (x *GetDelegationRequest) String() string {
 func (*GetDelegationRequest) ProtoMessage() {}
 
 func (x *GetDelegationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[14]
+	mi := &file_idres_v1_registry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +1136,7 @@ func (x *GetDelegationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelegationRequest.ProtoReflect.Descriptor instead.
 func (*GetDelegationRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{14}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetDelegationRequest) GetPrefix() string {
@@ -779,7 +1159,7 @@ type ListDelegationsRequest struct {
 
 func (x *ListDelegationsRequest) Reset() {
 	*x = ListDelegationsRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[15]
+	mi := &file_idres_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +1171,7 @@ func (x *ListDelegationsRequest) String() string {
 func (*ListDelegationsRequest) ProtoMessage() {}
 
 func (x *ListDelegationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[15]
+	mi := &file_idres_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +1184,7 @@ func (x *ListDelegationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDelegationsRequest.ProtoReflect.Descriptor instead.
 func (*ListDelegationsRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{15}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListDelegationsRequest) GetZone() string {
@@ -839,7 +1219,7 @@ type ListDelegationsResponse struct {
 
 func (x *ListDelegationsResponse) Reset() {
 	*x = ListDelegationsResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[16]
+	mi := &file_idres_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +1231,7 @@ func (x *ListDelegationsResponse) String() string {
 func (*ListDelegationsResponse) ProtoMessage() {}
 
 func (x *ListDelegationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[16]
+	mi := &file_idres_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +1244,7 @@ func (x *ListDelegationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDelegationsResponse.ProtoReflect.Descriptor instead.
 func (*ListDelegationsResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{16}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListDelegationsResponse) GetDelegations() []*Delegation {
@@ -890,7 +1270,7 @@ type RemoveDelegationRequest struct {
 
 func (x *RemoveDelegationRequest) Reset() {
 	*x = RemoveDelegationRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[17]
+	mi := &file_idres_v1_registry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1282,7 @@ func (x *RemoveDelegationRequest) String() string {
 func (*RemoveDelegationRequest) ProtoMessage() {}
 
 func (x *RemoveDelegationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[17]
+	mi := &file_idres_v1_registry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1295,7 @@ func (x *RemoveDelegationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveDelegationRequest.ProtoReflect.Descriptor instead.
 func (*RemoveDelegationRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{17}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RemoveDelegationRequest) GetPrefix() string {
@@ -933,7 +1313,7 @@ type RemoveDelegationResponse struct {
 
 func (x *RemoveDelegationResponse) Reset() {
 	*x = RemoveDelegationResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[18]
+	mi := &file_idres_v1_registry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1325,7 @@ func (x *RemoveDelegationResponse) String() string {
 func (*RemoveDelegationResponse) ProtoMessage() {}
 
 func (x *RemoveDelegationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[18]
+	mi := &file_idres_v1_registry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,14 +1338,42 @@ func (x *RemoveDelegationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveDelegationResponse.ProtoReflect.Descriptor instead.
 func (*RemoveDelegationResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{18}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{23}
 }
 
 var File_idres_v1_registry_proto protoreflect.FileDescriptor
 
 const file_idres_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x17idres/v1/registry.proto\x12\bidres.v1\x1a\x14idres/v1/types.proto\x1a\x18idres/v1/registrar.proto\"?\n" +
+	"\x17idres/v1/registry.proto\x12\bidres.v1\x1a\x14idres/v1/types.proto\x1a\x18idres/v1/registrar.proto\"X\n" +
+	"\rImportOptions\x12(\n" +
+	"\x04mode\x18\x01 \x01(\x0e2\x14.idres.v1.ImportModeR\x04mode\x12\x1d\n" +
+	"\n" +
+	"batch_size\x18\x02 \x01(\rR\tbatchSize\"n\n" +
+	"\rImportRequest\x121\n" +
+	"\aoptions\x18\x01 \x01(\v2\x17.idres.v1.ImportOptionsR\aoptions\x12*\n" +
+	"\x05items\x18\x02 \x03(\v2\x14.idres.v1.ImportItemR\x05items\"q\n" +
+	"\n" +
+	"ImportItem\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x1e\n" +
+	"\n" +
+	"identifier\x18\x02 \x01(\tR\n" +
+	"identifier\x12'\n" +
+	"\x06values\x18\x03 \x03(\v2\x0f.idres.v1.ValueR\x06values\"\xb9\x01\n" +
+	"\x0eImportResponse\x12\x14\n" +
+	"\x05batch\x18\x01 \x01(\x04R\x05batch\x12\x14\n" +
+	"\x05items\x18\x02 \x01(\rR\x05items\x12\x18\n" +
+	"\acreated\x18\x03 \x01(\rR\acreated\x12\x1a\n" +
+	"\breplaced\x18\x04 \x01(\rR\breplaced\x12\x16\n" +
+	"\x06failed\x18\x05 \x01(\rR\x06failed\x12-\n" +
+	"\x06errors\x18\x06 \x03(\v2\x15.idres.v1.ImportErrorR\x06errors\"w\n" +
+	"\vImportError\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x1e\n" +
+	"\n" +
+	"identifier\x18\x02 \x01(\tR\n" +
+	"identifier\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"?\n" +
 	"\x13CreatePrefixRequest\x12(\n" +
 	"\x06prefix\x18\x01 \x01(\v2\x10.idres.v1.PrefixR\x06prefix\"*\n" +
 	"\x10GetPrefixRequest\x12\x16\n" +
@@ -1027,7 +1435,12 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
 	"\x17RemoveDelegationRequest\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"\x1a\n" +
-	"\x18RemoveDelegationResponse2\x8b\f\n" +
+	"\x18RemoveDelegationResponse*d\n" +
+	"\n" +
+	"ImportMode\x12\x1b\n" +
+	"\x17IMPORT_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12IMPORT_MODE_CREATE\x10\x01\x12!\n" +
+	"\x1dIMPORT_MODE_CREATE_OR_REPLACE\x10\x022\xcc\f\n" +
 	"\bRegistry\x12?\n" +
 	"\fCreatePrefix\x12\x1d.idres.v1.CreatePrefixRequest\x1a\x10.idres.v1.Prefix\x129\n" +
 	"\tGetPrefix\x12\x1a.idres.v1.GetPrefixRequest\x1a\x10.idres.v1.Prefix\x12M\n" +
@@ -1048,7 +1461,8 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"\vSetTemplate\x12\x1c.idres.v1.SetTemplateRequest\x1a\x12.idres.v1.Template\x12?\n" +
 	"\vGetTemplate\x12\x1c.idres.v1.GetTemplateRequest\x1a\x12.idres.v1.Template\x12S\n" +
 	"\x0eDeleteTemplate\x12\x1f.idres.v1.DeleteTemplateRequest\x1a .idres.v1.DeleteTemplateResponse\x12D\n" +
-	"\tListAudit\x12\x1a.idres.v1.ListAuditRequest\x1a\x1b.idres.v1.ListAuditResponseB/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
+	"\tListAudit\x12\x1a.idres.v1.ListAuditRequest\x1a\x1b.idres.v1.ListAuditResponse\x12?\n" +
+	"\x06Import\x12\x17.idres.v1.ImportRequest\x1a\x18.idres.v1.ImportResponse(\x010\x01B/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
 
 var (
 	file_idres_v1_registry_proto_rawDescOnce sync.Once
@@ -1062,99 +1476,113 @@ func file_idres_v1_registry_proto_rawDescGZIP() []byte {
 	return file_idres_v1_registry_proto_rawDescData
 }
 
-var file_idres_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_idres_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_idres_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_idres_v1_registry_proto_goTypes = []any{
-	(*CreatePrefixRequest)(nil),      // 0: idres.v1.CreatePrefixRequest
-	(*GetPrefixRequest)(nil),         // 1: idres.v1.GetPrefixRequest
-	(*ListPrefixesRequest)(nil),      // 2: idres.v1.ListPrefixesRequest
-	(*ListPrefixesResponse)(nil),     // 3: idres.v1.ListPrefixesResponse
-	(*DeletePrefixRequest)(nil),      // 4: idres.v1.DeletePrefixRequest
-	(*DeletePrefixResponse)(nil),     // 5: idres.v1.DeletePrefixResponse
-	(*CreateIdentifierRequest)(nil),  // 6: idres.v1.CreateIdentifierRequest
-	(*GetIdentifierRequest)(nil),     // 7: idres.v1.GetIdentifierRequest
-	(*UpdateValuesRequest)(nil),      // 8: idres.v1.UpdateValuesRequest
-	(*DeleteIdentifierRequest)(nil),  // 9: idres.v1.DeleteIdentifierRequest
-	(*DeleteIdentifierResponse)(nil), // 10: idres.v1.DeleteIdentifierResponse
-	(*ListIdentifiersRequest)(nil),   // 11: idres.v1.ListIdentifiersRequest
-	(*ListIdentifiersResponse)(nil),  // 12: idres.v1.ListIdentifiersResponse
-	(*SetDelegationRequest)(nil),     // 13: idres.v1.SetDelegationRequest
-	(*GetDelegationRequest)(nil),     // 14: idres.v1.GetDelegationRequest
-	(*ListDelegationsRequest)(nil),   // 15: idres.v1.ListDelegationsRequest
-	(*ListDelegationsResponse)(nil),  // 16: idres.v1.ListDelegationsResponse
-	(*RemoveDelegationRequest)(nil),  // 17: idres.v1.RemoveDelegationRequest
-	(*RemoveDelegationResponse)(nil), // 18: idres.v1.RemoveDelegationResponse
-	(*Prefix)(nil),                   // 19: idres.v1.Prefix
-	(*Value)(nil),                    // 20: idres.v1.Value
-	(*Identifier)(nil),               // 21: idres.v1.Identifier
-	(*Delegation)(nil),               // 22: idres.v1.Delegation
-	(*IssueCredentialRequest)(nil),   // 23: idres.v1.IssueCredentialRequest
-	(*ListCredentialsRequest)(nil),   // 24: idres.v1.ListCredentialsRequest
-	(*RevokeCredentialRequest)(nil),  // 25: idres.v1.RevokeCredentialRequest
-	(*SetTemplateRequest)(nil),       // 26: idres.v1.SetTemplateRequest
-	(*GetTemplateRequest)(nil),       // 27: idres.v1.GetTemplateRequest
-	(*DeleteTemplateRequest)(nil),    // 28: idres.v1.DeleteTemplateRequest
-	(*ListAuditRequest)(nil),         // 29: idres.v1.ListAuditRequest
-	(*IssueCredentialResponse)(nil),  // 30: idres.v1.IssueCredentialResponse
-	(*ListCredentialsResponse)(nil),  // 31: idres.v1.ListCredentialsResponse
-	(*Credential)(nil),               // 32: idres.v1.Credential
-	(*Template)(nil),                 // 33: idres.v1.Template
-	(*DeleteTemplateResponse)(nil),   // 34: idres.v1.DeleteTemplateResponse
-	(*ListAuditResponse)(nil),        // 35: idres.v1.ListAuditResponse
+	(ImportMode)(0),                  // 0: idres.v1.ImportMode
+	(*ImportOptions)(nil),            // 1: idres.v1.ImportOptions
+	(*ImportRequest)(nil),            // 2: idres.v1.ImportRequest
+	(*ImportItem)(nil),               // 3: idres.v1.ImportItem
+	(*ImportResponse)(nil),           // 4: idres.v1.ImportResponse
+	(*ImportError)(nil),              // 5: idres.v1.ImportError
+	(*CreatePrefixRequest)(nil),      // 6: idres.v1.CreatePrefixRequest
+	(*GetPrefixRequest)(nil),         // 7: idres.v1.GetPrefixRequest
+	(*ListPrefixesRequest)(nil),      // 8: idres.v1.ListPrefixesRequest
+	(*ListPrefixesResponse)(nil),     // 9: idres.v1.ListPrefixesResponse
+	(*DeletePrefixRequest)(nil),      // 10: idres.v1.DeletePrefixRequest
+	(*DeletePrefixResponse)(nil),     // 11: idres.v1.DeletePrefixResponse
+	(*CreateIdentifierRequest)(nil),  // 12: idres.v1.CreateIdentifierRequest
+	(*GetIdentifierRequest)(nil),     // 13: idres.v1.GetIdentifierRequest
+	(*UpdateValuesRequest)(nil),      // 14: idres.v1.UpdateValuesRequest
+	(*DeleteIdentifierRequest)(nil),  // 15: idres.v1.DeleteIdentifierRequest
+	(*DeleteIdentifierResponse)(nil), // 16: idres.v1.DeleteIdentifierResponse
+	(*ListIdentifiersRequest)(nil),   // 17: idres.v1.ListIdentifiersRequest
+	(*ListIdentifiersResponse)(nil),  // 18: idres.v1.ListIdentifiersResponse
+	(*SetDelegationRequest)(nil),     // 19: idres.v1.SetDelegationRequest
+	(*GetDelegationRequest)(nil),     // 20: idres.v1.GetDelegationRequest
+	(*ListDelegationsRequest)(nil),   // 21: idres.v1.ListDelegationsRequest
+	(*ListDelegationsResponse)(nil),  // 22: idres.v1.ListDelegationsResponse
+	(*RemoveDelegationRequest)(nil),  // 23: idres.v1.RemoveDelegationRequest
+	(*RemoveDelegationResponse)(nil), // 24: idres.v1.RemoveDelegationResponse
+	(*Value)(nil),                    // 25: idres.v1.Value
+	(*Prefix)(nil),                   // 26: idres.v1.Prefix
+	(*Identifier)(nil),               // 27: idres.v1.Identifier
+	(*Delegation)(nil),               // 28: idres.v1.Delegation
+	(*IssueCredentialRequest)(nil),   // 29: idres.v1.IssueCredentialRequest
+	(*ListCredentialsRequest)(nil),   // 30: idres.v1.ListCredentialsRequest
+	(*RevokeCredentialRequest)(nil),  // 31: idres.v1.RevokeCredentialRequest
+	(*SetTemplateRequest)(nil),       // 32: idres.v1.SetTemplateRequest
+	(*GetTemplateRequest)(nil),       // 33: idres.v1.GetTemplateRequest
+	(*DeleteTemplateRequest)(nil),    // 34: idres.v1.DeleteTemplateRequest
+	(*ListAuditRequest)(nil),         // 35: idres.v1.ListAuditRequest
+	(*IssueCredentialResponse)(nil),  // 36: idres.v1.IssueCredentialResponse
+	(*ListCredentialsResponse)(nil),  // 37: idres.v1.ListCredentialsResponse
+	(*Credential)(nil),               // 38: idres.v1.Credential
+	(*Template)(nil),                 // 39: idres.v1.Template
+	(*DeleteTemplateResponse)(nil),   // 40: idres.v1.DeleteTemplateResponse
+	(*ListAuditResponse)(nil),        // 41: idres.v1.ListAuditResponse
 }
 var file_idres_v1_registry_proto_depIdxs = []int32{
-	19, // 0: idres.v1.CreatePrefixRequest.prefix:type_name -> idres.v1.Prefix
-	19, // 1: idres.v1.ListPrefixesResponse.prefixes:type_name -> idres.v1.Prefix
-	20, // 2: idres.v1.CreateIdentifierRequest.values:type_name -> idres.v1.Value
-	20, // 3: idres.v1.UpdateValuesRequest.replace:type_name -> idres.v1.Value
-	20, // 4: idres.v1.UpdateValuesRequest.add:type_name -> idres.v1.Value
-	21, // 5: idres.v1.ListIdentifiersResponse.identifiers:type_name -> idres.v1.Identifier
-	22, // 6: idres.v1.SetDelegationRequest.delegation:type_name -> idres.v1.Delegation
-	22, // 7: idres.v1.ListDelegationsResponse.delegations:type_name -> idres.v1.Delegation
-	0,  // 8: idres.v1.Registry.CreatePrefix:input_type -> idres.v1.CreatePrefixRequest
-	1,  // 9: idres.v1.Registry.GetPrefix:input_type -> idres.v1.GetPrefixRequest
-	2,  // 10: idres.v1.Registry.ListPrefixes:input_type -> idres.v1.ListPrefixesRequest
-	4,  // 11: idres.v1.Registry.DeletePrefix:input_type -> idres.v1.DeletePrefixRequest
-	6,  // 12: idres.v1.Registry.CreateIdentifier:input_type -> idres.v1.CreateIdentifierRequest
-	7,  // 13: idres.v1.Registry.GetIdentifier:input_type -> idres.v1.GetIdentifierRequest
-	8,  // 14: idres.v1.Registry.UpdateValues:input_type -> idres.v1.UpdateValuesRequest
-	9,  // 15: idres.v1.Registry.DeleteIdentifier:input_type -> idres.v1.DeleteIdentifierRequest
-	11, // 16: idres.v1.Registry.ListIdentifiers:input_type -> idres.v1.ListIdentifiersRequest
-	13, // 17: idres.v1.Registry.SetDelegation:input_type -> idres.v1.SetDelegationRequest
-	14, // 18: idres.v1.Registry.GetDelegation:input_type -> idres.v1.GetDelegationRequest
-	15, // 19: idres.v1.Registry.ListDelegations:input_type -> idres.v1.ListDelegationsRequest
-	17, // 20: idres.v1.Registry.RemoveDelegation:input_type -> idres.v1.RemoveDelegationRequest
-	23, // 21: idres.v1.Registry.IssueCredential:input_type -> idres.v1.IssueCredentialRequest
-	24, // 22: idres.v1.Registry.ListCredentials:input_type -> idres.v1.ListCredentialsRequest
-	25, // 23: idres.v1.Registry.RevokeCredential:input_type -> idres.v1.RevokeCredentialRequest
-	26, // 24: idres.v1.Registry.SetTemplate:input_type -> idres.v1.SetTemplateRequest
-	27, // 25: idres.v1.Registry.GetTemplate:input_type -> idres.v1.GetTemplateRequest
-	28, // 26: idres.v1.Registry.DeleteTemplate:input_type -> idres.v1.DeleteTemplateRequest
-	29, // 27: idres.v1.Registry.ListAudit:input_type -> idres.v1.ListAuditRequest
-	19, // 28: idres.v1.Registry.CreatePrefix:output_type -> idres.v1.Prefix
-	19, // 29: idres.v1.Registry.GetPrefix:output_type -> idres.v1.Prefix
-	3,  // 30: idres.v1.Registry.ListPrefixes:output_type -> idres.v1.ListPrefixesResponse
-	5,  // 31: idres.v1.Registry.DeletePrefix:output_type -> idres.v1.DeletePrefixResponse
-	21, // 32: idres.v1.Registry.CreateIdentifier:output_type -> idres.v1.Identifier
-	21, // 33: idres.v1.Registry.GetIdentifier:output_type -> idres.v1.Identifier
-	21, // 34: idres.v1.Registry.UpdateValues:output_type -> idres.v1.Identifier
-	10, // 35: idres.v1.Registry.DeleteIdentifier:output_type -> idres.v1.DeleteIdentifierResponse
-	12, // 36: idres.v1.Registry.ListIdentifiers:output_type -> idres.v1.ListIdentifiersResponse
-	22, // 37: idres.v1.Registry.SetDelegation:output_type -> idres.v1.Delegation
-	22, // 38: idres.v1.Registry.GetDelegation:output_type -> idres.v1.Delegation
-	16, // 39: idres.v1.Registry.ListDelegations:output_type -> idres.v1.ListDelegationsResponse
-	18, // 40: idres.v1.Registry.RemoveDelegation:output_type -> idres.v1.RemoveDelegationResponse
-	30, // 41: idres.v1.Registry.IssueCredential:output_type -> idres.v1.IssueCredentialResponse
-	31, // 42: idres.v1.Registry.ListCredentials:output_type -> idres.v1.ListCredentialsResponse
-	32, // 43: idres.v1.Registry.RevokeCredential:output_type -> idres.v1.Credential
-	33, // 44: idres.v1.Registry.SetTemplate:output_type -> idres.v1.Template
-	33, // 45: idres.v1.Registry.GetTemplate:output_type -> idres.v1.Template
-	34, // 46: idres.v1.Registry.DeleteTemplate:output_type -> idres.v1.DeleteTemplateResponse
-	35, // 47: idres.v1.Registry.ListAudit:output_type -> idres.v1.ListAuditResponse
-	28, // [28:48] is the sub-list for method output_type
-	8,  // [8:28] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	0,  // 0: idres.v1.ImportOptions.mode:type_name -> idres.v1.ImportMode
+	1,  // 1: idres.v1.ImportRequest.options:type_name -> idres.v1.ImportOptions
+	3,  // 2: idres.v1.ImportRequest.items:type_name -> idres.v1.ImportItem
+	25, // 3: idres.v1.ImportItem.values:type_name -> idres.v1.Value
+	5,  // 4: idres.v1.ImportResponse.errors:type_name -> idres.v1.ImportError
+	26, // 5: idres.v1.CreatePrefixRequest.prefix:type_name -> idres.v1.Prefix
+	26, // 6: idres.v1.ListPrefixesResponse.prefixes:type_name -> idres.v1.Prefix
+	25, // 7: idres.v1.CreateIdentifierRequest.values:type_name -> idres.v1.Value
+	25, // 8: idres.v1.UpdateValuesRequest.replace:type_name -> idres.v1.Value
+	25, // 9: idres.v1.UpdateValuesRequest.add:type_name -> idres.v1.Value
+	27, // 10: idres.v1.ListIdentifiersResponse.identifiers:type_name -> idres.v1.Identifier
+	28, // 11: idres.v1.SetDelegationRequest.delegation:type_name -> idres.v1.Delegation
+	28, // 12: idres.v1.ListDelegationsResponse.delegations:type_name -> idres.v1.Delegation
+	6,  // 13: idres.v1.Registry.CreatePrefix:input_type -> idres.v1.CreatePrefixRequest
+	7,  // 14: idres.v1.Registry.GetPrefix:input_type -> idres.v1.GetPrefixRequest
+	8,  // 15: idres.v1.Registry.ListPrefixes:input_type -> idres.v1.ListPrefixesRequest
+	10, // 16: idres.v1.Registry.DeletePrefix:input_type -> idres.v1.DeletePrefixRequest
+	12, // 17: idres.v1.Registry.CreateIdentifier:input_type -> idres.v1.CreateIdentifierRequest
+	13, // 18: idres.v1.Registry.GetIdentifier:input_type -> idres.v1.GetIdentifierRequest
+	14, // 19: idres.v1.Registry.UpdateValues:input_type -> idres.v1.UpdateValuesRequest
+	15, // 20: idres.v1.Registry.DeleteIdentifier:input_type -> idres.v1.DeleteIdentifierRequest
+	17, // 21: idres.v1.Registry.ListIdentifiers:input_type -> idres.v1.ListIdentifiersRequest
+	19, // 22: idres.v1.Registry.SetDelegation:input_type -> idres.v1.SetDelegationRequest
+	20, // 23: idres.v1.Registry.GetDelegation:input_type -> idres.v1.GetDelegationRequest
+	21, // 24: idres.v1.Registry.ListDelegations:input_type -> idres.v1.ListDelegationsRequest
+	23, // 25: idres.v1.Registry.RemoveDelegation:input_type -> idres.v1.RemoveDelegationRequest
+	29, // 26: idres.v1.Registry.IssueCredential:input_type -> idres.v1.IssueCredentialRequest
+	30, // 27: idres.v1.Registry.ListCredentials:input_type -> idres.v1.ListCredentialsRequest
+	31, // 28: idres.v1.Registry.RevokeCredential:input_type -> idres.v1.RevokeCredentialRequest
+	32, // 29: idres.v1.Registry.SetTemplate:input_type -> idres.v1.SetTemplateRequest
+	33, // 30: idres.v1.Registry.GetTemplate:input_type -> idres.v1.GetTemplateRequest
+	34, // 31: idres.v1.Registry.DeleteTemplate:input_type -> idres.v1.DeleteTemplateRequest
+	35, // 32: idres.v1.Registry.ListAudit:input_type -> idres.v1.ListAuditRequest
+	2,  // 33: idres.v1.Registry.Import:input_type -> idres.v1.ImportRequest
+	26, // 34: idres.v1.Registry.CreatePrefix:output_type -> idres.v1.Prefix
+	26, // 35: idres.v1.Registry.GetPrefix:output_type -> idres.v1.Prefix
+	9,  // 36: idres.v1.Registry.ListPrefixes:output_type -> idres.v1.ListPrefixesResponse
+	11, // 37: idres.v1.Registry.DeletePrefix:output_type -> idres.v1.DeletePrefixResponse
+	27, // 38: idres.v1.Registry.CreateIdentifier:output_type -> idres.v1.Identifier
+	27, // 39: idres.v1.Registry.GetIdentifier:output_type -> idres.v1.Identifier
+	27, // 40: idres.v1.Registry.UpdateValues:output_type -> idres.v1.Identifier
+	16, // 41: idres.v1.Registry.DeleteIdentifier:output_type -> idres.v1.DeleteIdentifierResponse
+	18, // 42: idres.v1.Registry.ListIdentifiers:output_type -> idres.v1.ListIdentifiersResponse
+	28, // 43: idres.v1.Registry.SetDelegation:output_type -> idres.v1.Delegation
+	28, // 44: idres.v1.Registry.GetDelegation:output_type -> idres.v1.Delegation
+	22, // 45: idres.v1.Registry.ListDelegations:output_type -> idres.v1.ListDelegationsResponse
+	24, // 46: idres.v1.Registry.RemoveDelegation:output_type -> idres.v1.RemoveDelegationResponse
+	36, // 47: idres.v1.Registry.IssueCredential:output_type -> idres.v1.IssueCredentialResponse
+	37, // 48: idres.v1.Registry.ListCredentials:output_type -> idres.v1.ListCredentialsResponse
+	38, // 49: idres.v1.Registry.RevokeCredential:output_type -> idres.v1.Credential
+	39, // 50: idres.v1.Registry.SetTemplate:output_type -> idres.v1.Template
+	39, // 51: idres.v1.Registry.GetTemplate:output_type -> idres.v1.Template
+	40, // 52: idres.v1.Registry.DeleteTemplate:output_type -> idres.v1.DeleteTemplateResponse
+	41, // 53: idres.v1.Registry.ListAudit:output_type -> idres.v1.ListAuditResponse
+	4,  // 54: idres.v1.Registry.Import:output_type -> idres.v1.ImportResponse
+	34, // [34:55] is the sub-list for method output_type
+	13, // [13:34] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_idres_v1_registry_proto_init() }
@@ -1169,13 +1597,14 @@ func file_idres_v1_registry_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idres_v1_registry_proto_rawDesc), len(file_idres_v1_registry_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   19,
+			NumEnums:      1,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_idres_v1_registry_proto_goTypes,
 		DependencyIndexes: file_idres_v1_registry_proto_depIdxs,
+		EnumInfos:         file_idres_v1_registry_proto_enumTypes,
 		MessageInfos:      file_idres_v1_registry_proto_msgTypes,
 	}.Build()
 	File_idres_v1_registry_proto = out.File

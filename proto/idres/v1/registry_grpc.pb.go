@@ -39,6 +39,7 @@ const (
 	Registry_GetTemplate_FullMethodName      = "/idres.v1.Registry/GetTemplate"
 	Registry_DeleteTemplate_FullMethodName   = "/idres.v1.Registry/DeleteTemplate"
 	Registry_ListAudit_FullMethodName        = "/idres.v1.Registry/ListAudit"
+	Registry_Import_FullMethodName           = "/idres.v1.Registry/Import"
 )
 
 // RegistryClient is the client API for Registry service.
@@ -83,6 +84,14 @@ type RegistryClient interface {
 	DeleteTemplate(ctx context.Context, in *DeleteTemplateRequest, opts ...grpc.CallOption) (*DeleteTemplateResponse, error)
 	// The audit log of registry changes in the caller's subtree (admin).
 	ListAudit(ctx context.Context, in *ListAuditRequest, opts ...grpc.CallOption) (*ListAuditResponse, error)
+	// Import registers identifiers in bulk. The client streams items; the
+	// node commits them in batches (one durable transaction per batch) and
+	// answers each batch only after it is committed, with counts and the
+	// items that failed (an invalid item fails alone, never its batch). A
+	// batch is cut when batch_size items have arrived or the client closes
+	// its side, so a client waiting for an ack must close or fill the batch.
+	// Each item needs the write role on its prefix.
+	Import(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ImportRequest, ImportResponse], error)
 }
 
 type registryClient struct {
@@ -293,6 +302,19 @@ func (c *registryClient) ListAudit(ctx context.Context, in *ListAuditRequest, op
 	return out, nil
 }
 
+func (c *registryClient) Import(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ImportRequest, ImportResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Registry_ServiceDesc.Streams[0], Registry_Import_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ImportRequest, ImportResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Registry_ImportClient = grpc.BidiStreamingClient[ImportRequest, ImportResponse]
+
 // RegistryServer is the server API for Registry service.
 // All implementations must embed UnimplementedRegistryServer
 // for forward compatibility.
@@ -335,6 +357,14 @@ type RegistryServer interface {
 	DeleteTemplate(context.Context, *DeleteTemplateRequest) (*DeleteTemplateResponse, error)
 	// The audit log of registry changes in the caller's subtree (admin).
 	ListAudit(context.Context, *ListAuditRequest) (*ListAuditResponse, error)
+	// Import registers identifiers in bulk. The client streams items; the
+	// node commits them in batches (one durable transaction per batch) and
+	// answers each batch only after it is committed, with counts and the
+	// items that failed (an invalid item fails alone, never its batch). A
+	// batch is cut when batch_size items have arrived or the client closes
+	// its side, so a client waiting for an ack must close or fill the batch.
+	// Each item needs the write role on its prefix.
+	Import(grpc.BidiStreamingServer[ImportRequest, ImportResponse]) error
 	mustEmbedUnimplementedRegistryServer()
 }
 
@@ -404,6 +434,9 @@ func (UnimplementedRegistryServer) DeleteTemplate(context.Context, *DeleteTempla
 }
 func (UnimplementedRegistryServer) ListAudit(context.Context, *ListAuditRequest) (*ListAuditResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAudit not implemented")
+}
+func (UnimplementedRegistryServer) Import(grpc.BidiStreamingServer[ImportRequest, ImportResponse]) error {
+	return status.Error(codes.Unimplemented, "method Import not implemented")
 }
 func (UnimplementedRegistryServer) mustEmbedUnimplementedRegistryServer() {}
 func (UnimplementedRegistryServer) testEmbeddedByValue()                  {}
@@ -786,6 +819,13 @@ func _Registry_ListAudit_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Registry_Import_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(RegistryServer).Import(&grpc.GenericServerStream[ImportRequest, ImportResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Registry_ImportServer = grpc.BidiStreamingServer[ImportRequest, ImportResponse]
+
 // Registry_ServiceDesc is the grpc.ServiceDesc for Registry service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -874,6 +914,13 @@ var Registry_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Registry_ListAudit_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Import",
+			Handler:       _Registry_Import_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "idres/v1/registry.proto",
 }

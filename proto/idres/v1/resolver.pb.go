@@ -97,6 +97,202 @@ func (Outcome) EnumDescriptor() ([]byte, []int) {
 	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{0}
 }
 
+// ResolveStreamRequest carries one or more requests (at most 1000): batching
+// saves per-message cost; one per message is fine too.
+type ResolveStreamRequest struct {
+	state         protoimpl.MessageState  `protogen:"open.v1"`
+	Requests      []*TaggedResolveRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveStreamRequest) Reset() {
+	*x = ResolveStreamRequest{}
+	mi := &file_idres_v1_resolver_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveStreamRequest) ProtoMessage() {}
+
+func (x *ResolveStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_resolver_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveStreamRequest.ProtoReflect.Descriptor instead.
+func (*ResolveStreamRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ResolveStreamRequest) GetRequests() []*TaggedResolveRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+type TaggedResolveRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the client; echoed in the answer. Need not be unique.
+	RequestId     uint64          `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Request       *ResolveRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaggedResolveRequest) Reset() {
+	*x = TaggedResolveRequest{}
+	mi := &file_idres_v1_resolver_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaggedResolveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaggedResolveRequest) ProtoMessage() {}
+
+func (x *TaggedResolveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_resolver_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaggedResolveRequest.ProtoReflect.Descriptor instead.
+func (*TaggedResolveRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TaggedResolveRequest) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *TaggedResolveRequest) GetRequest() *ResolveRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// ResolveStreamResponse carries the next answers in request order.
+type ResolveStreamResponse struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Responses     []*TaggedResolveResponse `protobuf:"bytes,1,rep,name=responses,proto3" json:"responses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveStreamResponse) Reset() {
+	*x = ResolveStreamResponse{}
+	mi := &file_idres_v1_resolver_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveStreamResponse) ProtoMessage() {}
+
+func (x *ResolveStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_resolver_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveStreamResponse.ProtoReflect.Descriptor instead.
+func (*ResolveStreamResponse) Descriptor() ([]byte, []int) {
+	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ResolveStreamResponse) GetResponses() []*TaggedResolveResponse {
+	if x != nil {
+		return x.Responses
+	}
+	return nil
+}
+
+type TaggedResolveResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Response      *ResolveResponse       `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaggedResolveResponse) Reset() {
+	*x = TaggedResolveResponse{}
+	mi := &file_idres_v1_resolver_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaggedResolveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaggedResolveResponse) ProtoMessage() {}
+
+func (x *TaggedResolveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_resolver_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaggedResolveResponse.ProtoReflect.Descriptor instead.
+func (*TaggedResolveResponse) Descriptor() ([]byte, []int) {
+	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TaggedResolveResponse) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *TaggedResolveResponse) GetResponse() *ResolveResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
 type ResolveRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The identifier, "prefix/suffix".
@@ -115,7 +311,7 @@ type ResolveRequest struct {
 
 func (x *ResolveRequest) Reset() {
 	*x = ResolveRequest{}
-	mi := &file_idres_v1_resolver_proto_msgTypes[0]
+	mi := &file_idres_v1_resolver_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -127,7 +323,7 @@ func (x *ResolveRequest) String() string {
 func (*ResolveRequest) ProtoMessage() {}
 
 func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_resolver_proto_msgTypes[0]
+	mi := &file_idres_v1_resolver_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -140,7 +336,7 @@ func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveRequest.ProtoReflect.Descriptor instead.
 func (*ResolveRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{0}
+	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ResolveRequest) GetIdentifier() string {
@@ -196,7 +392,7 @@ type ResolveResponse struct {
 
 func (x *ResolveResponse) Reset() {
 	*x = ResolveResponse{}
-	mi := &file_idres_v1_resolver_proto_msgTypes[1]
+	mi := &file_idres_v1_resolver_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +404,7 @@ func (x *ResolveResponse) String() string {
 func (*ResolveResponse) ProtoMessage() {}
 
 func (x *ResolveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_resolver_proto_msgTypes[1]
+	mi := &file_idres_v1_resolver_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +417,7 @@ func (x *ResolveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveResponse.ProtoReflect.Descriptor instead.
 func (*ResolveResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{1}
+	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ResolveResponse) GetOutcome() Outcome {
@@ -284,7 +480,19 @@ var File_idres_v1_resolver_proto protoreflect.FileDescriptor
 
 const file_idres_v1_resolver_proto_rawDesc = "" +
 	"\n" +
-	"\x17idres/v1/resolver.proto\x12\bidres.v1\x1a\x14idres/v1/types.proto\"~\n" +
+	"\x17idres/v1/resolver.proto\x12\bidres.v1\x1a\x14idres/v1/types.proto\"R\n" +
+	"\x14ResolveStreamRequest\x12:\n" +
+	"\brequests\x18\x01 \x03(\v2\x1e.idres.v1.TaggedResolveRequestR\brequests\"i\n" +
+	"\x14TaggedResolveRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x122\n" +
+	"\arequest\x18\x02 \x01(\v2\x18.idres.v1.ResolveRequestR\arequest\"V\n" +
+	"\x15ResolveStreamResponse\x12=\n" +
+	"\tresponses\x18\x01 \x03(\v2\x1f.idres.v1.TaggedResolveResponseR\tresponses\"m\n" +
+	"\x15TaggedResolveResponse\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x125\n" +
+	"\bresponse\x18\x02 \x01(\v2\x19.idres.v1.ResolveResponseR\bresponse\"~\n" +
 	"\x0eResolveRequest\x12\x1e\n" +
 	"\n" +
 	"identifier\x18\x01 \x01(\tR\n" +
@@ -313,9 +521,10 @@ const file_idres_v1_resolver_proto_rawDesc = "" +
 	"\x18OUTCOME_PREFIX_NOT_FOUND\x10\x05\x12\x1e\n" +
 	"\x1aOUTCOME_INVALID_IDENTIFIER\x10\x06\x12\x1a\n" +
 	"\x16OUTCOME_SERVER_FAILURE\x10\a\x12\x10\n" +
-	"\fOUTCOME_GONE\x10\b2J\n" +
+	"\fOUTCOME_GONE\x10\b2\xa0\x01\n" +
 	"\bResolver\x12>\n" +
-	"\aResolve\x12\x18.idres.v1.ResolveRequest\x1a\x19.idres.v1.ResolveResponseB/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
+	"\aResolve\x12\x18.idres.v1.ResolveRequest\x1a\x19.idres.v1.ResolveResponse\x12T\n" +
+	"\rResolveStream\x12\x1e.idres.v1.ResolveStreamRequest\x1a\x1f.idres.v1.ResolveStreamResponse(\x010\x01B/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
 
 var (
 	file_idres_v1_resolver_proto_rawDescOnce sync.Once
@@ -330,25 +539,35 @@ func file_idres_v1_resolver_proto_rawDescGZIP() []byte {
 }
 
 var file_idres_v1_resolver_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_idres_v1_resolver_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_idres_v1_resolver_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_idres_v1_resolver_proto_goTypes = []any{
-	(Outcome)(0),            // 0: idres.v1.Outcome
-	(*ResolveRequest)(nil),  // 1: idres.v1.ResolveRequest
-	(*ResolveResponse)(nil), // 2: idres.v1.ResolveResponse
-	(*Value)(nil),           // 3: idres.v1.Value
-	(*Delegation)(nil),      // 4: idres.v1.Delegation
+	(Outcome)(0),                  // 0: idres.v1.Outcome
+	(*ResolveStreamRequest)(nil),  // 1: idres.v1.ResolveStreamRequest
+	(*TaggedResolveRequest)(nil),  // 2: idres.v1.TaggedResolveRequest
+	(*ResolveStreamResponse)(nil), // 3: idres.v1.ResolveStreamResponse
+	(*TaggedResolveResponse)(nil), // 4: idres.v1.TaggedResolveResponse
+	(*ResolveRequest)(nil),        // 5: idres.v1.ResolveRequest
+	(*ResolveResponse)(nil),       // 6: idres.v1.ResolveResponse
+	(*Value)(nil),                 // 7: idres.v1.Value
+	(*Delegation)(nil),            // 8: idres.v1.Delegation
 }
 var file_idres_v1_resolver_proto_depIdxs = []int32{
-	0, // 0: idres.v1.ResolveResponse.outcome:type_name -> idres.v1.Outcome
-	3, // 1: idres.v1.ResolveResponse.values:type_name -> idres.v1.Value
-	4, // 2: idres.v1.ResolveResponse.referral:type_name -> idres.v1.Delegation
-	1, // 3: idres.v1.Resolver.Resolve:input_type -> idres.v1.ResolveRequest
-	2, // 4: idres.v1.Resolver.Resolve:output_type -> idres.v1.ResolveResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2, // 0: idres.v1.ResolveStreamRequest.requests:type_name -> idres.v1.TaggedResolveRequest
+	5, // 1: idres.v1.TaggedResolveRequest.request:type_name -> idres.v1.ResolveRequest
+	4, // 2: idres.v1.ResolveStreamResponse.responses:type_name -> idres.v1.TaggedResolveResponse
+	6, // 3: idres.v1.TaggedResolveResponse.response:type_name -> idres.v1.ResolveResponse
+	0, // 4: idres.v1.ResolveResponse.outcome:type_name -> idres.v1.Outcome
+	7, // 5: idres.v1.ResolveResponse.values:type_name -> idres.v1.Value
+	8, // 6: idres.v1.ResolveResponse.referral:type_name -> idres.v1.Delegation
+	5, // 7: idres.v1.Resolver.Resolve:input_type -> idres.v1.ResolveRequest
+	1, // 8: idres.v1.Resolver.ResolveStream:input_type -> idres.v1.ResolveStreamRequest
+	6, // 9: idres.v1.Resolver.Resolve:output_type -> idres.v1.ResolveResponse
+	3, // 10: idres.v1.Resolver.ResolveStream:output_type -> idres.v1.ResolveStreamResponse
+	9, // [9:11] is the sub-list for method output_type
+	7, // [7:9] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_idres_v1_resolver_proto_init() }
@@ -363,7 +582,7 @@ func file_idres_v1_resolver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idres_v1_resolver_proto_rawDesc), len(file_idres_v1_resolver_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   2,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

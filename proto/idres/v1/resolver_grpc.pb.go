@@ -19,7 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Resolver_Resolve_FullMethodName = "/idres.v1.Resolver/Resolve"
+	Resolver_Resolve_FullMethodName       = "/idres.v1.Resolver/Resolve"
+	Resolver_ResolveStream_FullMethodName = "/idres.v1.Resolver/ResolveStream"
 )
 
 // ResolverClient is the client API for Resolver service.
@@ -32,6 +33,15 @@ const (
 type ResolverClient interface {
 	// Resolve answers one identifier.
 	Resolve(ctx context.Context, in *ResolveRequest, opts ...grpc.CallOption) (*ResolveResponse, error)
+	// ResolveStream answers many identifiers over one stream, pipelined.
+	// Each request carries a client-chosen request_id; answers come back in
+	// request order, each tagged with its request_id, packed into as few
+	// messages as are ready. The node reads ahead a bounded number of
+	// requests and stops reading while the client does not read answers, so
+	// a slow client is pushed back by gRPC flow control instead of growing
+	// the node's memory. A malformed request (as for Resolve) ends the
+	// stream with InvalidArgument naming its request_id.
+	ResolveStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ResolveStreamRequest, ResolveStreamResponse], error)
 }
 
 type resolverClient struct {
@@ -52,6 +62,19 @@ func (c *resolverClient) Resolve(ctx context.Context, in *ResolveRequest, opts .
 	return out, nil
 }
 
+func (c *resolverClient) ResolveStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ResolveStreamRequest, ResolveStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Resolver_ServiceDesc.Streams[0], Resolver_ResolveStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ResolveStreamRequest, ResolveStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Resolver_ResolveStreamClient = grpc.BidiStreamingClient[ResolveStreamRequest, ResolveStreamResponse]
+
 // ResolverServer is the server API for Resolver service.
 // All implementations must embed UnimplementedResolverServer
 // for forward compatibility.
@@ -62,6 +85,15 @@ func (c *resolverClient) Resolve(ctx context.Context, in *ResolveRequest, opts .
 type ResolverServer interface {
 	// Resolve answers one identifier.
 	Resolve(context.Context, *ResolveRequest) (*ResolveResponse, error)
+	// ResolveStream answers many identifiers over one stream, pipelined.
+	// Each request carries a client-chosen request_id; answers come back in
+	// request order, each tagged with its request_id, packed into as few
+	// messages as are ready. The node reads ahead a bounded number of
+	// requests and stops reading while the client does not read answers, so
+	// a slow client is pushed back by gRPC flow control instead of growing
+	// the node's memory. A malformed request (as for Resolve) ends the
+	// stream with InvalidArgument naming its request_id.
+	ResolveStream(grpc.BidiStreamingServer[ResolveStreamRequest, ResolveStreamResponse]) error
 	mustEmbedUnimplementedResolverServer()
 }
 
@@ -74,6 +106,9 @@ type UnimplementedResolverServer struct{}
 
 func (UnimplementedResolverServer) Resolve(context.Context, *ResolveRequest) (*ResolveResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Resolve not implemented")
+}
+func (UnimplementedResolverServer) ResolveStream(grpc.BidiStreamingServer[ResolveStreamRequest, ResolveStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method ResolveStream not implemented")
 }
 func (UnimplementedResolverServer) mustEmbedUnimplementedResolverServer() {}
 func (UnimplementedResolverServer) testEmbeddedByValue()                  {}
@@ -114,6 +149,13 @@ func _Resolver_Resolve_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Resolver_ResolveStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ResolverServer).ResolveStream(&grpc.GenericServerStream[ResolveStreamRequest, ResolveStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Resolver_ResolveStreamServer = grpc.BidiStreamingServer[ResolveStreamRequest, ResolveStreamResponse]
+
 // Resolver_ServiceDesc is the grpc.ServiceDesc for Resolver service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -126,6 +168,13 @@ var Resolver_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Resolver_Resolve_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ResolveStream",
+			Handler:       _Resolver_ResolveStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "idres/v1/resolver.proto",
 }
