@@ -1,5 +1,5 @@
-// Package store keeps a node's prefixes, delegations, identifiers and
-// credentials in one bbolt file. It owns the on-disk layout and nothing
+// Package store keeps a node's prefixes, delegations, identifiers,
+// credentials, templates and audit log in one bbolt file. It owns the on-disk layout and nothing
 // else: it validates no identifier syntax and knows nothing of gRPC.
 //
 // # Layout
@@ -12,6 +12,12 @@
 //	delegations   folded child prefix -> idres.v1.Delegation (protobuf)
 //	identifiers   folded "prefix/suffix" (ident.ID.Key) -> idres.v1.Identifier (protobuf)
 //	credentials   credential id -> Credential (JSON); only a SHA-256 of the secret
+//	templates     folded prefix ("." for the root) -> idres.v1.Template (protobuf)
+//	audit         uint64 big-endian sequence (bucket sequence, from 1) -> idres.v1.AuditRecord
+//	              (protobuf); append-only, written in the transaction of the change it records
+//
+// Version 1 lacked templates and audit; Open upgrades such a file in place
+// (schema.go). A file newer than SchemaVersion is refused.
 //
 // Folded keys lowercase ASCII only, so every identifier of one prefix sits in
 // one contiguous key range starting at "prefix/": listing is a cursor seek.

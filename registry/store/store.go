@@ -12,8 +12,9 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// SchemaVersion is the layout this code reads and writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout this code reads and writes. Older files are
+// upgraded at open by the steps in migrations (schema.go).
+const SchemaVersion = 2
 
 // FileName is the store's file inside the data directory.
 const FileName = "idres.db"
@@ -33,11 +34,14 @@ var (
 	bucketDelegations = []byte("delegations")
 	bucketIdentifiers = []byte("identifiers")
 	bucketCredentials = []byte("credentials")
+	bucketTemplates   = []byte("templates")
+	bucketAudit       = []byte("audit")
 
 	keySchema   = []byte("schema")
 	keyRevision = []byte("revision")
 
-	allBuckets = [][]byte{bucketMeta, bucketPrefixes, bucketDelegations, bucketIdentifiers, bucketCredentials}
+	allBuckets = [][]byte{bucketMeta, bucketPrefixes, bucketDelegations, bucketIdentifiers, bucketCredentials,
+		bucketTemplates, bucketAudit}
 )
 
 // Options tune Open.
@@ -109,7 +113,9 @@ func (s *Store) init() error {
 			if v > SchemaVersion {
 				return fmt.Errorf("%w: file has version %d, newer than this idresd's %d; upgrade idresd", ErrSchema, v, SchemaVersion)
 			}
-			return fmt.Errorf("%w: file has version %d; this idresd reads only version %d", ErrSchema, v, SchemaVersion)
+			if err := migrate(tx, v); err != nil {
+				return err
+			}
 		}
 		for _, name := range allBuckets {
 			if tx.Bucket(name) == nil {

@@ -1,0 +1,40 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// migrations[v] upgrades a file of version v to v+1 inside the opening
+// transaction, so an upgrade either completes or leaves the file as it was.
+// Steps only add: a file is never rewritten in a way an older idresd could
+// misread without first seeing the version.
+var migrations = map[uint32]func(*bolt.Tx) error{
+	// 1 -> 2: the templates and audit buckets (issue 4).
+	1: func(tx *bolt.Tx) error { return createBuckets(tx, bucketTemplates, bucketAudit) },
+}
+
+// migrate upgrades a file from version v to SchemaVersion, one step at a time.
+func migrate(tx *bolt.Tx, v uint32) error {
+	for ; v < SchemaVersion; v++ {
+		step, ok := migrations[v]
+		if !ok {
+			return fmt.Errorf("%w: file has version %d and no upgrade from it exists", ErrSchema, v)
+		}
+		if err := step(tx); err != nil {
+			return fmt.Errorf("upgrade store from version %d: %w", v, err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion))
+}
+
+func createBuckets(tx *bolt.Tx, names ...[]byte) error {
+	for _, name := range names {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
