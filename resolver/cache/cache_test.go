@@ -1,0 +1,191 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+)
+
+// clock is an injectable clock that tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func answer(id string) *idresv1.ResolveResponse {
+	return &idresv1.ResolveResponse{Outcome: idresv1.Outcome_OUTCOME_OK, Identifier: id}
+}
+
+func TestExpiryFollowsTTL(t *testing.T) {
+	clk := &clock{t: time.Unix(1_000_000, 0)}
+	c := New(10, clk.now)
+	k := Key{Answer, "88/a"}
+	c.Put(k, "88", answer("88/a"), 60)
+	tests := []struct {
+		advance time.Duration
+		wantOK  bool
+		wantTTL uint32
+	}{
+		{0, true, 60},
+		{10 * time.Second, true, 50},
+		{49*time.Second + 500*time.Millisecond, true, 1}, // rounds up: a live entry never says 0
+		{500 * time.Millisecond, false, 0},
+	}
+	for i, tc := range tests {
+		clk.add(tc.advance)
+		_, ttl, ok := c.Get(k)
+		if ok != tc.wantOK || ttl != tc.wantTTL {
+			t.Fatalf("step %d: Get = ttl %d ok %v, want ttl %d ok %v", i, ttl, ok, tc.wantTTL, tc.wantOK)
+		}
+	}
+	if c.Len() != 0 {
+		t.Fatalf("expired entry still held: Len = %d", c.Len())
+	}
+}
+
+func TestZeroTTLIsNotCached(t *testing.T) {
+	c := New(10, nil)
+	c.Put(Key{Answer, "88/a"}, "88", answer("88/a"), 0)
+	if _, _, ok := c.Get(Key{Answer, "88/a"}); ok {
+		t.Fatal("TTL 0 answer was cached")
+	}
+}
+
+func TestEvictsLeastRecentlyUsedAtBound(t *testing.T) {
+	c := New(3, nil)
+	for _, n := range []string{"a", "b", "c"} {
+		c.Put(Key{Answer, "88/" + n}, "88", answer(n), 100)
+	}
+	c.Get(Key{Answer, "88/a"}) // a is now most recent; b is the oldest
+	c.Put(Key{Answer, "88/d"}, "88", answer("d"), 100)
+	if c.Len() != 3 {
+		t.Fatalf("Len = %d, want the bound 3", c.Len())
+	}
+	for n, want := range map[string]bool{"a": true, "b": false, "c": true, "d": true} {
+		if _, _, ok := c.Get(Key{Answer, "88/" + n}); ok != want {
+			t.Errorf("%s cached = %v, want %v", n, ok, want)
+		}
+	}
+}
+
+func TestGetReturnsACopy(t *testing.T) {
+	c := New(3, nil)
+	c.Put(Key{Answer, "88/a"}, "88", answer("88/a"), 100)
+	r, _, _ := c.Get(Key{Answer, "88/a"})
+	r.Identifier = "changed"
+	r2, _, _ := c.Get(Key{Answer, "88/a"})
+	if r2.Identifier != "88/a" {
+		t.Fatalf("caller's change leaked into the cache: %q", r2.Identifier)
+	}
+}
+
+func TestDeepestReferral(t *testing.T) {
+	c := New(10, nil)
+	ref := func(p string) *idresv1.ResolveResponse {
+		return &idresv1.ResolveResponse{Outcome: idresv1.Outcome_OUTCOME_REFERRAL, Referral: &idresv1.Delegation{Prefix: p}}
+	}
+	c.Put(Key{Referral, "88"}, "88", ref("88"), 100)
+	c.Put(Key{Referral, "88.100"}, "88.100", ref("88.100"), 100)
+	tests := []struct{ prefix, want string }{
+		{"88.100.1", "88.100"},
+		{"88.100", "88.100"},
+		{"88.1000", "88"},
+		{"88", "88"},
+		{"86", ""},
+	}
+	for _, tc := range tests {
+		r, _, ok := c.DeepestReferral(tc.prefix)
+		got := ""
+		if ok {
+			got = r.Referral.Prefix
+		}
+		if got != tc.want {
+			t.Errorf("DeepestReferral(%q) = %q, want %q", tc.prefix, got, tc.want)
+		}
+	}
+}
+
+func TestFlushByPrefix(t *testing.T) {
+	c := New(10, nil)
+	for _, p := range []string{"88", "88.100", "88.100.1", "88.1000", "86"} {
+		c.Put(Key{Referral, p}, p, answer(p), 100)
+	}
+	if n := c.Flush("88.100"); n != 2 {
+		t.Fatalf("Flush(88.100) removed %d, want 2 (88.100 and 88.100.1, not 88.1000)", n)
+	}
+	if n := c.Flush(""); n != 3 {
+		t.Fatalf("Flush(\"\") removed %d, want the 3 left", n)
+	}
+}
+
+func TestGroupCoalescesConcurrentMisses(t *testing.T) {
+	var g Group
+	var fetches, owners atomic.Int32
+	release := make(chan struct{})
+	var wg, started sync.WaitGroup
+	const n = 200
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		started.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Done()
+			r, shared, err := g.Do(context.Background(), "88/x", func() (*idresv1.ResolveResponse, error) {
+				fetches.Add(1)
+				<-release
+				return answer("88/x"), nil
+			})
+			if err != nil || r.Identifier != "88/x" {
+				t.Errorf("Do = %v, %v", r, err)
+			}
+			if !shared {
+				owners.Add(1)
+			}
+		}()
+	}
+	started.Wait()
+	for !g.waiting("88/x") {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // let the callers pile up on the one fetch
+	close(release)
+	wg.Wait()
+	if f, o := fetches.Load(), owners.Load(); f != o || f >= n/2 {
+		t.Fatalf("%d callers made %d fetches (%d unshared results); want one fetch shared by (nearly) all", n, f, o)
+	}
+}
+
+func TestGroupWaiterMayGiveUp(t *testing.T) {
+	var g Group
+	release := make(chan struct{})
+	defer close(release)
+	go g.Do(context.Background(), "k", func() (*idresv1.ResolveResponse, error) { <-release; return answer("k"), nil })
+	for !g.waiting("k") {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, shared, err := g.Do(ctx, "k", func() (*idresv1.ResolveResponse, error) { return nil, fmt.Errorf("second fetch must not run") })
+	if err != context.Canceled || !shared {
+		t.Fatalf("Do with a cancelled context = shared %v, err %v; want shared, context.Canceled", shared, err)
+	}
+}
+
+func (g *Group) waiting(key string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.calls[key]
+	return ok
+}
