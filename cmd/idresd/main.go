@@ -26,9 +26,14 @@ func run(args []string) int {
 	fs.StringVar(&cfg.GRPCAddr, "grpc", "127.0.0.1:7420", "gRPC listen address")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long to drain in-flight calls on SIGINT/SIGTERM")
+	recursiveFlags(fs, &cfg.Recursive)
 	configFile := fs.String("config", "", "TOML file of settings (keys are flag names); flags win over IDRESD_* env over file")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration, secrets masked, and exit")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := checkRecursive(fs, &cfg.Recursive); err != nil {
+		fmt.Fprintf(os.Stderr, "idresd: %v\n", err)
 		return 2
 	}
 	if fs.NArg() > 0 {

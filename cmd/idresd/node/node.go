@@ -22,6 +22,7 @@ import (
 	"github.com/idres/idres/registry/auth"
 	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/recursive"
 )
 
 // Config is everything a node needs to start.
@@ -34,6 +35,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Recursive, when its Roots are set, makes this a recursive node that
+	// resolves through the hierarchy instead of from its store (recursive.go).
+	Recursive RecursiveConfig
 }
 
 // Node is a running idresd.
@@ -45,6 +49,7 @@ type Node struct {
 	health   *health.Server
 	grpcLis  net.Listener
 	serveErr chan error
+	walker   *recursive.Walker // nil unless recursive
 
 	// AdminTokenPath is where the administrator token was written on
 	// first start ("" on later starts).
@@ -84,13 +89,18 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen gRPC on %s: %w", cfg.GRPCAddr, err)
 	}
-	authn := &auth.Authenticator{Store: n.store, Required: []string{"/idres.v1.Registry/"}, Now: cfg.Now}
+	authn := &auth.Authenticator{Store: n.store, Required: []string{"/idres.v1.Registry/", "/idres.v1.Admin/"}, Now: cfg.Now}
 	n.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(recoverUnary(log), authn.Unary()),
 		grpc.ChainStreamInterceptor(recoverStream(log), authn.Stream()),
 	)
 	authority := &resolver.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
-	idresv1.RegisterResolverServer(n.grpc, resolver.NewService(authority))
+	res, err := n.resolverFor(authority)
+	if err != nil {
+		return nil, err
+	}
+	idresv1.RegisterResolverServer(n.grpc, resolver.NewService(res))
+	idresv1.RegisterAdminServer(n.grpc, &recursive.AdminService{Cache: n.walkerCache()})
 	idresv1.RegisterRegistryServer(n.grpc, registry.New(n.store, log))
 	n.health = health.NewServer()
 	healthpb.RegisterHealthServer(n.grpc, n.health)
@@ -128,6 +138,9 @@ func (n *Node) Stop(ctx context.Context) error {
 			}
 		} else if n.grpcLis != nil {
 			n.grpcLis.Close()
+		}
+		if n.walker != nil {
+			n.walker.Close()
 		}
 		if n.store != nil {
 			if err := n.store.Close(); err != nil {

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"strings"
+
+	"github.com/idres/idres/cmd/idresd/node"
+	"github.com/idres/idres/resolver/cache"
+	"github.com/idres/idres/resolver/recursive"
+)
+
+var (
+	recursiveOn bool
+	rootsFlag   string
+)
+
+// recursiveFlags registers --recursive, --root, --cache-size and
+// --upstream-timeout.
+func recursiveFlags(fs *flag.FlagSet, rc *node.RecursiveConfig) {
+	fs.BoolVar(&recursiveOn, "recursive", false, "run as a recursive resolver that holds no zones (needs --root)")
+	fs.StringVar(&rootsFlag, "root", "", "root node gRPC addresses, comma-separated, for --recursive")
+	fs.IntVar(&rc.CacheSize, "cache-size", cache.DefaultSize, "recursive cache bound in entries")
+	fs.DurationVar(&rc.UpstreamTimeout, "upstream-timeout", recursive.DefaultUpstreamTimeout, "per-endpoint timeout of a recursive node's upstream calls")
+}
+
+// checkRecursive ties --recursive and --root together after parsing.
+func checkRecursive(fs *flag.FlagSet, rc *node.RecursiveConfig) error {
+	for _, r := range strings.Split(rootsFlag, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			rc.Roots = append(rc.Roots, r)
+		}
+	}
+	switch {
+	case recursiveOn && len(rc.Roots) == 0:
+		return errors.New("--recursive needs --root ADDR[,ADDR]")
+	case !recursiveOn && len(rc.Roots) > 0:
+		return errors.New("--root is only for --recursive")
+	case rc.CacheSize < 1:
+		return errors.New("--cache-size must be at least 1")
+	case rc.UpstreamTimeout <= 0:
+		return errors.New("--upstream-timeout must be positive")
+	}
+	return nil
+}

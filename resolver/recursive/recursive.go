@@ -1,0 +1,362 @@
+// Package recursive is the recursive resolver (design §4): a Walker that
+// holds no zones, starts at the deepest referral it has cached (else the
+// root hints), follows REFERRAL answers from node to node over gRPC until
+// an authoritative node answers, and caches what it learns in
+// resolver/cache. It implements resolver.Resolver, so the same gRPC
+// service fronts it as fronts an authoritative node. The same walk, with a
+// Trace callback and no cache, is what `idres resolve --trace` prints.
+package recursive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/ident"
+	"github.com/idres/idres/registry/value"
+	"github.com/idres/idres/resolver/cache"
+	"github.com/idres/idres/resolver/client"
+)
+
+// Defaults for Config.
+const (
+	DefaultUpstreamTimeout = 2 * time.Second
+	// MaxReferrals is how many referrals one resolution may follow: enough
+	// for a prefix of 16 segments below the root.
+	MaxReferrals = 16
+)
+
+// Config configures a Walker.
+type Config struct {
+	// Roots are the gRPC addresses (host:port) of the root node(s), tried
+	// in order.
+	Roots []string
+	// Cache, when set, is consulted before walking and filled by it; nil
+	// walks every time (as the trace does).
+	Cache *cache.Cache
+	// UpstreamTimeout bounds each call to one endpoint; after it the next
+	// endpoint is tried. 0 means DefaultUpstreamTimeout.
+	UpstreamTimeout time.Duration
+	// WalkTimeout bounds one whole walk, shared by coalesced callers. 0
+	// means (MaxReferrals+1) * 2 * UpstreamTimeout.
+	WalkTimeout time.Duration
+	// DialOptions are added to every upstream connection (tests count
+	// calls with an interceptor here).
+	DialOptions []grpc.DialOption
+	// Trace, when set, is called for every step of every walk. It must be
+	// safe for concurrent use when the walker is.
+	Trace func(Step)
+}
+
+// Step is one event of a walk, for tracing.
+type Step struct {
+	// Zone is the zone cut being asked about ("." for the root hints).
+	Zone string
+	// Addr is the endpoint asked; "" for a cache step.
+	Addr string
+	// Cached is set when the step was served from the cache.
+	Cached bool
+	// Resp is what the endpoint (or cache) answered; nil on error.
+	Resp *idresv1.ResolveResponse
+	// Err is why the endpoint gave no answer (then the next is tried).
+	Err error
+	// Elapsed is how long the call took.
+	Elapsed time.Duration
+}
+
+// Walker resolves recursively. Safe for concurrent use; Close releases
+// its upstream connections.
+type Walker struct {
+	cfg     Config
+	flights cache.Group
+
+	mu     sync.Mutex
+	conns  map[string]*client.Client
+	closed bool
+}
+
+// New returns a Walker; it dials nothing until asked.
+func New(cfg Config) (*Walker, error) {
+	if len(cfg.Roots) == 0 {
+		return nil, errors.New("recursive resolver needs at least one root address")
+	}
+	if cfg.UpstreamTimeout <= 0 {
+		cfg.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if cfg.WalkTimeout <= 0 {
+		cfg.WalkTimeout = (MaxReferrals + 1) * 2 * cfg.UpstreamTimeout
+	}
+	return &Walker{cfg: cfg, conns: make(map[string]*client.Client)}, nil
+}
+
+// Cache is the walker's cache (nil when it has none).
+func (w *Walker) Cache() *cache.Cache { return w.cfg.Cache }
+
+// Close closes every upstream connection.
+func (w *Walker) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	var errs []error
+	for addr, c := range w.conns {
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", addr, err))
+		}
+	}
+	w.conns = map[string]*client.Client{}
+	return errors.Join(errs...)
+}
+
+// Resolve implements resolver.Resolver. It always recurses, whatever
+// req.Recursive says (REC-001), and never forwards the caller's
+// credential, so only public values come back (REC-008).
+func (w *Walker) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
+	id, err := ident.Parse(req.GetIdentifier())
+	if err != nil {
+		return &idresv1.ResolveResponse{
+			Outcome:    idresv1.Outcome_OUTCOME_INVALID_IDENTIFIER,
+			Identifier: req.GetIdentifier(),
+			Message:    err.Error(),
+		}, nil
+	}
+	resp, ttl, ok := w.cached(id)
+	if !ok {
+		// Coalesce on the lookup key: the walk asks upstream without
+		// filters, so every filter variant shares one fetch.
+		var shared *idresv1.ResolveResponse
+		shared, _, err = w.flights.Do(ctx, id.Key(), func() (*idresv1.ResolveResponse, error) {
+			if r, t, ok := w.cached(id); ok {
+				return withTTL(r, t), nil
+			}
+			wctx, cancel := context.WithTimeout(context.Background(), w.cfg.WalkTimeout)
+			defer cancel()
+			return w.walk(wctx, id)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("resolve %s: %w", id, err)
+		}
+		resp, ttl = proto.Clone(shared).(*idresv1.ResolveResponse), shared.Ttl
+	}
+	return finish(resp, ttl, req), nil
+}
+
+// target is the prefix whose zone cuts a walk for id descends: the
+// identifier's prefix, or for a prefix handle the prefix it names.
+func target(id ident.ID) string {
+	if id.IsPrefixHandle() {
+		if p, err := ident.ParsePrefix(id.Suffix); err == nil && p != "" {
+			return ident.Fold(p)
+		}
+	}
+	return id.PrefixKey()
+}
+
+// cached finds a final answer for id: the answer itself, or a denial of
+// its target prefix.
+func (w *Walker) cached(id ident.ID) (*idresv1.ResolveResponse, uint32, bool) {
+	c := w.cfg.Cache
+	if c == nil {
+		return nil, 0, false
+	}
+	if r, ttl, ok := c.Get(cache.Key{Kind: cache.Answer, Name: id.Key()}); ok {
+		return r, ttl, true
+	}
+	if r, ttl, ok := c.Get(cache.Key{Kind: cache.NoPrefix, Name: target(id)}); ok {
+		r.Identifier = id.String()
+		return r, ttl, true
+	}
+	return nil, 0, false
+}
+
+// finish shapes a (cached or fresh) unfiltered answer for the caller:
+// never authoritative, the remaining TTL, and the caller's filters.
+func finish(resp *idresv1.ResolveResponse, ttl uint32, req *idresv1.ResolveRequest) *idresv1.ResolveResponse {
+	resp.Authoritative = false
+	resp.Ttl = ttl
+	if resp.Outcome == idresv1.Outcome_OUTCOME_OK && (len(req.GetTypes()) > 0 || len(req.GetIndexes()) > 0) {
+		resp.Values = value.Filter(resp.Values, req.GetTypes(), req.GetIndexes())
+		if len(resp.Values) == 0 {
+			resp.Outcome = idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND
+			resp.Message = "no value matches the type and index filter"
+		}
+	}
+	return resp
+}
+
+func withTTL(r *idresv1.ResolveResponse, ttl uint32) *idresv1.ResolveResponse {
+	r.Ttl = ttl
+	return r
+}
+
+// walk follows referrals from the deepest cached cut (else the roots)
+// until a node answers, and caches each step. Its answer carries the TTL
+// to hand out; failures are SERVER_FAILURE answers, not errors.
+func (w *Walker) walk(ctx context.Context, id ident.ID) (*idresv1.ResolveResponse, error) {
+	tgt := target(id)
+	zone, endpoints := ".", w.cfg.Roots
+	var cut *string // the zone cut we were last referred to; nil at the roots
+	if c := w.cfg.Cache; c != nil {
+		if r, ttl, ok := c.DeepestReferral(tgt); ok {
+			p := ident.Fold(r.Referral.GetPrefix())
+			cut, zone, endpoints = &p, p, r.Referral.GetGrpc()
+			w.trace(Step{Zone: zone, Cached: true, Resp: withTTL(r, ttl)})
+		}
+	}
+	var path []string // zone cuts followed, for loop messages
+	for referrals := 0; ; {
+		resp, err := w.ask(ctx, zone, endpoints, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return failure(id, fmt.Sprintf("walk for %s gave up after %s: %v", id, w.cfg.WalkTimeout, err)), nil
+			}
+			return failure(id, err.Error()), nil
+		}
+		if resp.Outcome != idresv1.Outcome_OUTCOME_REFERRAL {
+			w.store(id, tgt, resp)
+			return resp, nil
+		}
+		d := resp.GetReferral()
+		next := ident.Fold(d.GetPrefix())
+		if reason := closer(cut, next, tgt); reason != "" {
+			return failure(id, fmt.Sprintf("referral loop: zone %s referred %s to %q, %s (path: %s)",
+				zoneName(zone), id, d.GetPrefix(), reason, strings.Join(append(path, zoneName(zone)), " -> "))), nil
+		}
+		if referrals++; referrals > MaxReferrals {
+			return failure(id, fmt.Sprintf("more than %d referrals resolving %s (path: %s)", MaxReferrals, id, strings.Join(path, " -> "))), nil
+		}
+		if len(d.GetGrpc()) == 0 {
+			return failure(id, fmt.Sprintf("referral to %q from zone %s lists no gRPC endpoint", d.GetPrefix(), zoneName(zone))), nil
+		}
+		if c := w.cfg.Cache; c != nil {
+			c.Put(cache.Key{Kind: cache.Referral, Name: next}, next, resp, resp.Ttl)
+		}
+		path = append(path, zoneName(zone))
+		cut, zone, endpoints = &next, next, d.GetGrpc()
+	}
+}
+
+// closer explains why a referral to next does not bring the walk closer to
+// tgt, or returns "" when it does: next must cover tgt and lie strictly
+// below the previous cut.
+func closer(prev *string, next, tgt string) string {
+	switch {
+	case !ident.Covers(next, tgt):
+		return fmt.Sprintf("which does not enclose %q (sideways)", tgt)
+	case prev == nil:
+		return ""
+	case next == *prev:
+		return fmt.Sprintf("the zone cut already followed (a repeat of %q)", *prev)
+	case !ident.Covers(*prev, next):
+		return fmt.Sprintf("which is not below the previous cut %q (upward)", *prev)
+	}
+	return ""
+}
+
+// store caches a final answer for its TTL, under the identifier or, for a
+// denial of the prefix, under the target prefix.
+func (w *Walker) store(id ident.ID, tgt string, resp *idresv1.ResolveResponse) {
+	c := w.cfg.Cache
+	if c == nil {
+		return
+	}
+	switch resp.Outcome {
+	case idresv1.Outcome_OUTCOME_OK, idresv1.Outcome_OUTCOME_NOT_FOUND,
+		idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND, idresv1.Outcome_OUTCOME_GONE:
+		c.Put(cache.Key{Kind: cache.Answer, Name: id.Key()}, tgt, proto.Clone(resp).(*idresv1.ResolveResponse), resp.Ttl)
+	case idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND:
+		c.Put(cache.Key{Kind: cache.NoPrefix, Name: tgt}, tgt, proto.Clone(resp).(*idresv1.ResolveResponse), resp.Ttl)
+	}
+}
+
+// ask tries each endpoint of a zone in order, each within the upstream
+// timeout, and returns the first answer.
+func (w *Walker) ask(ctx context.Context, zone string, endpoints []string, id ident.ID) (*idresv1.ResolveResponse, error) {
+	var errs []string
+	for _, addr := range endpoints {
+		if ctx.Err() != nil {
+			break
+		}
+		start := time.Now()
+		resp, err := w.call(ctx, addr, id)
+		w.trace(Step{Zone: zone, Addr: addr, Resp: resp, Err: err, Elapsed: time.Since(start)})
+		if err == nil {
+			return resp, nil
+		}
+		errs = append(errs, fmt.Sprintf("%s: %v", addr, err))
+	}
+	if len(errs) == 0 {
+		errs = append(errs, "no endpoint tried")
+	}
+	return nil, fmt.Errorf("no endpoint of zone %s answered (%s)", zoneName(zone), strings.Join(errs, "; "))
+}
+
+func (w *Walker) call(ctx context.Context, addr string, id ident.ID) (*idresv1.ResolveResponse, error) {
+	c, err := w.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.UpstreamTimeout)
+	defer cancel()
+	resp, err := c.Resolve(cctx, &idresv1.ResolveRequest{Identifier: id.String()})
+	if err != nil {
+		return nil, err
+	}
+	switch resp.GetOutcome() {
+	case idresv1.Outcome_OUTCOME_UNSPECIFIED, idresv1.Outcome_OUTCOME_SERVER_FAILURE:
+		// An upstream that cannot answer is treated like one that is down.
+		return nil, fmt.Errorf("answered %s: %s", resp.GetOutcome(), resp.GetMessage())
+	case idresv1.Outcome_OUTCOME_REFERRAL:
+		if resp.GetReferral() == nil {
+			return nil, errors.New("answered REFERRAL without a delegation")
+		}
+	}
+	return resp, nil
+}
+
+// conn returns the pooled connection to addr, dialling it on first use.
+func (w *Walker) conn(addr string) (*client.Client, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil, errors.New("resolver is shut down")
+	}
+	if c, ok := w.conns[addr]; ok {
+		return c, nil
+	}
+	c, err := client.Dial(addr, client.Options{DialOptions: w.cfg.DialOptions})
+	if err != nil {
+		return nil, err
+	}
+	w.conns[addr] = c
+	return c, nil
+}
+
+func (w *Walker) trace(s Step) {
+	if w.cfg.Trace != nil {
+		w.cfg.Trace(s)
+	}
+}
+
+func failure(id ident.ID, msg string) *idresv1.ResolveResponse {
+	return &idresv1.ResolveResponse{
+		Outcome:    idresv1.Outcome_OUTCOME_SERVER_FAILURE,
+		Identifier: id.String(),
+		Message:    msg,
+	}
+}
+
+// zoneName spells a folded zone for messages: "." for the root hints and
+// the root zone, as DNS does.
+func zoneName(z string) string {
+	if z == "" || z == "." {
+		return "."
+	}
+	return z
+}
