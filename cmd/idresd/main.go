@@ -20,6 +20,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "restore" {
+		return runRestore(args[1:])
+	}
 	fs := flag.NewFlagSet("idresd", flag.ContinueOnError)
 	var cfg node.Config
 	fs.StringVar(&cfg.DataDir, "data", "idres-data", "data directory (holds idres.db and admin.token)")

@@ -20,6 +20,7 @@ import (
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry"
 	"github.com/idres/idres/registry/auth"
+	"github.com/idres/idres/registry/backup"
 	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/recursive"
@@ -102,6 +103,7 @@ func Start(cfg Config) (n *Node, err error) {
 	idresv1.RegisterResolverServer(n.grpc, resolver.NewService(res))
 	idresv1.RegisterAdminServer(n.grpc, &recursive.AdminService{Cache: n.walkerCache()})
 	idresv1.RegisterRegistryServer(n.grpc, registry.New(n.store, log))
+	idresv1.RegisterBackupServer(n.grpc, backup.New(n.store))
 	n.health = health.NewServer()
 	healthpb.RegisterHealthServer(n.grpc, n.health)
 	reflection.Register(n.grpc)

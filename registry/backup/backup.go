@@ -1,0 +1,87 @@
+// Package backup takes online snapshots of a node's store and restores
+// them offline. A snapshot is one bbolt read transaction streamed whole, so
+// it is consistent while writes go on; a restore verifies the file (opens,
+// schema version, integrity check) before it replaces anything, and keeps
+// the replaced file aside.
+package backup
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"hash"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/auth"
+	"github.com/idres/idres/registry/rpcerr"
+	"github.com/idres/idres/registry/store"
+)
+
+// ChunkSize is the payload of one SnapshotChunk, well under gRPC's 4 MiB.
+const ChunkSize = 256 << 10
+
+// Service implements idres.v1.Backup.
+type Service struct {
+	idresv1.UnimplementedBackupServer
+	store *store.Store
+}
+
+// New returns the Backup service of s.
+func New(s *store.Store) *Service { return &Service{store: s} }
+
+// Snapshot streams the store to a node administrator.
+func (s *Service) Snapshot(_ *idresv1.SnapshotRequest, stream idresv1.Backup_SnapshotServer) error {
+	ctx := stream.Context()
+	c := auth.FromContext(ctx)
+	if c == nil {
+		return status.Error(codes.Unauthenticated, "this call needs a credential: send \"authorization: Bearer <token>\"")
+	}
+	if c.Prefix != "" || c.Role != auth.RoleAdmin {
+		return status.Errorf(codes.PermissionDenied, "backup needs the node administrator credential (admin on the root); credential %s is %s on %q", c.ID, c.Role, c.Prefix)
+	}
+	w := &chunkWriter{stream: stream, sum: sha256.New(), buf: make([]byte, 0, ChunkSize)}
+	n, rev, err := s.store.Snapshot(w)
+	if err == nil {
+		err = w.flush()
+	}
+	if err != nil {
+		return rpcerr.Status(ctx, fmt.Errorf("backup: %w", err))
+	}
+	return stream.Send(&idresv1.SnapshotChunk{Trailer: &idresv1.SnapshotTrailer{
+		Size: uint64(n), Sha256: w.sum.Sum(nil), Revision: rev, SchemaVersion: store.SchemaVersion,
+	}})
+}
+
+// chunkWriter cuts the snapshot into messages and hashes it on the way.
+type chunkWriter struct {
+	stream idresv1.Backup_SnapshotServer
+	sum    hash.Hash
+	buf    []byte
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	w.sum.Write(p)
+	for len(p) > 0 {
+		take := min(len(p), ChunkSize-len(w.buf))
+		w.buf = append(w.buf, p[:take]...)
+		p = p[take:]
+		if len(w.buf) == ChunkSize {
+			if err := w.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (w *chunkWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	err := w.stream.Send(&idresv1.SnapshotChunk{Data: w.buf})
+	w.buf = make([]byte, 0, ChunkSize)
+	return err
+}
