@@ -28,15 +28,13 @@ func run(args []string) int {
 	fs.StringVar(&cfg.DataDir, "data", "idres-data", "data directory (holds idres.db and admin.token)")
 	fs.StringVar(&cfg.GRPCAddr, "grpc", "127.0.0.1:7420", "gRPC listen address")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback address (off by default)")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long to drain in-flight calls on SIGINT/SIGTERM")
 	recursiveFlags(fs, &cfg.Recursive)
 	configFile := fs.String("config", "", "TOML file of settings (keys are flag names); flags win over IDRESD_* env over file")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration, secrets masked, and exit")
 	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if err := checkRecursive(fs, &cfg.Recursive); err != nil {
-		fmt.Fprintf(os.Stderr, "idresd: %v\n", err)
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -52,14 +50,26 @@ func run(args []string) int {
 		fmt.Print(config.Print(fs, sources, "config", "print-config"))
 		return 0
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(os.Stderr, "idresd: --log-level: %v\n", err)
+	// Checks that span several flags run after the file and env are in.
+	if err := checkRecursive(fs, &cfg.Recursive); err != nil {
+		fmt.Fprintf(os.Stderr, "idresd: %v\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "idresd: %v\n", err)
+		return 2
+	}
 	slog.SetDefault(log)
 	cfg.Logger = log
+	if *pprofAddr != "" {
+		stopPprof, err := startPprof(*pprofAddr, log)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "idresd: %v\n", err)
+			return 2
+		}
+		defer stopPprof()
+	}
 
 	n, err := node.Start(cfg)
 	if err != nil {
