@@ -75,6 +75,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open store %s: %w (is another idresd using data directory %s?)", path, ErrLocked, dir)
 		}
+		if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrChecksum) {
+			// Say plainly that the file is not ours rather than bbolt's terse "invalid database".
+			return nil, fmt.Errorf("open store %s: %w: not a bbolt file, or a damaged one (%v)", path, ErrSchema, err)
+		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, now: opts.Now}
