@@ -17,6 +17,14 @@ const maxRequestIdentifier = 4 * ident.MaxIdentifierLen
 type Service struct {
 	idresv1.UnimplementedResolverServer
 	r Resolver
+
+	// ReadAhead bounds the requests one ResolveStream holds at once; 0
+	// means DefaultStreamReadAhead. Workers is how many requests of one
+	// stream resolve concurrently; 0 picks from GOMAXPROCS. Stats, when
+	// set, counts streamed requests in flight (see stream.go).
+	ReadAhead int
+	Workers   int
+	Stats     *StreamStats
 }
 
 // NewService adapts r to gRPC.
