@@ -1,0 +1,102 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/ident"
+)
+
+// BulkItem is one identifier of a bulk write (PutIdentifiers).
+type BulkItem struct {
+	ID  ident.ID
+	Rec *idresv1.Identifier
+	// Tag is the caller's (e.g. the item's line in an import file).
+	Tag uint64
+	// Set by PutIdentifiers: Err for an item it refused (ErrExists,
+	// ErrPrefixNotHeld), Replaced for one that overwrote a record.
+	Err      error
+	Replaced bool
+}
+
+// PutIdentifiers writes many identifiers in this transaction: new ones are
+// created, existing ones replaced when replace is set and refused with
+// ErrExists otherwise; one under a prefix not held here gets
+// ErrPrefixNotHeld. A refused item changes nothing and does not stop the
+// others. Prefix counters are written once per prefix, not per item.
+//
+// Items should arrive sorted by ID.Key(): bbolt then appends to the pages
+// it just touched instead of dirtying a new page per item, which is about
+// ten times faster on a large file.
+func (tx *Tx) PutIdentifiers(items []BulkItem, replace bool) error {
+	b := tx.tx.Bucket(bucketIdentifiers)
+	ts := timestamppb.New(tx.now)
+	prefixes := map[string]*idresv1.Prefix{}
+	touched := map[string]bool{}
+	marshal := proto.MarshalOptions{Deterministic: true}
+	var arena []byte
+	for i := range items {
+		it := &items[i]
+		it.Err, it.Replaced = nil, false
+		pk := it.ID.PrefixKey()
+		p, seen := prefixes[pk]
+		if !seen {
+			var err error
+			p, err = tx.Prefix(pk)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			prefixes[pk] = p
+		}
+		if p == nil {
+			it.Err = fmt.Errorf("prefix %q: %w", it.ID.Prefix, ErrPrefixNotHeld)
+			continue
+		}
+		key := []byte(it.ID.Key())
+		rec := it.Rec
+		rec.Identifier = it.ID.String()
+		if raw := b.Get(key); raw != nil {
+			if !replace {
+				it.Err = fmt.Errorf("identifier %q: %w", it.ID.String(), ErrExists)
+				continue
+			}
+			old := &idresv1.Identifier{}
+			if err := proto.Unmarshal(raw, old); err != nil {
+				return fmt.Errorf("decode identifier %q: %w", key, err)
+			}
+			tx.stamp(rec, old)
+			it.Replaced = true
+		} else {
+			rec.Created, rec.Updated = ts, ts
+			for _, v := range rec.Values {
+				v.Timestamp = ts
+			}
+			p.IdentifierCount++
+			touched[pk] = true
+		}
+		// bbolt keeps a reference to the value until commit, so values
+		// are carved from a shared arena instead of a reused buffer.
+		if cap(arena)-len(arena) < proto.Size(rec) {
+			arena = make([]byte, 0, max(1<<20, 2*proto.Size(rec)))
+		}
+		start := len(arena)
+		var err error
+		arena, err = marshal.MarshalAppend(arena, rec)
+		if err != nil {
+			return fmt.Errorf("encode identifier %q: %w", key, err)
+		}
+		if err := b.Put(key, arena[start:len(arena):len(arena)]); err != nil {
+			return fmt.Errorf("put identifier %q: %w", key, err)
+		}
+	}
+	for pk := range touched {
+		if err := tx.PutPrefix(prefixes[pk]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
