@@ -22,8 +22,8 @@ const (
 // Outcome label values besides the resolution outcomes (outcomeOf).
 const (
 	outcomeOK         = "ok"
-	outcomeBadRequest = "bad_request"    // undecodable path or bad query
-	outcomeError      = "error"          // the resolver failed
+	outcomeBadRequest = "bad_request" // undecodable path or bad query
+	outcomeError      = "error"       // the resolver failed
 	outcomeMethod     = "method_not_allowed"
 	outcomeNotReady   = "not_ready"
 )
