@@ -1,0 +1,113 @@
+package dnsbridge
+
+import (
+	"log/slog"
+	"runtime/debug"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/store"
+)
+
+// EDNS0 sizes. The bridge advertises 1232 bytes (DNS flag day 2020: no
+// fragmentation on common paths) and sends a UDP answer of at most the
+// smaller of that and the client's advertised size; 512 without EDNS0.
+const (
+	AdvertisedUDPSize = 1232
+	minUDPSize        = dns.MinMsgSize
+	maxTCPSize        = dns.MaxMsgSize
+)
+
+// Handler answers DNS queries from a node's store. It is safe for
+// concurrent use.
+type Handler struct {
+	zone   string // canonical zone, e.g. "id.example."
+	store  *store.Store
+	self   *idresv1.Delegation
+	log    *slog.Logger
+	warned sync.Map // delegation endpoint keys already warned about
+}
+
+// ServeDNS implements dns.Handler.
+func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	m := h.Answer(req)
+	size := maxTCPSize
+	if w.RemoteAddr() != nil && w.RemoteAddr().Network() == "udp" {
+		size = UDPSize(req)
+	}
+	m.Truncate(size)
+	if err := w.WriteMsg(m); err != nil {
+		h.log.Debug("DNS write failed", "remote", w.RemoteAddr(), "err", err)
+	}
+}
+
+// UDPSize is the largest UDP answer to req: 512 without EDNS0, else the
+// client's size clamped to 512..AdvertisedUDPSize.
+func UDPSize(req *dns.Msg) int {
+	opt := req.IsEdns0()
+	if opt == nil {
+		return minUDPSize
+	}
+	return min(max(int(opt.UDPSize()), minUDPSize), AdvertisedUDPSize)
+}
+
+// Answer builds the full (untruncated) reply to req. It never panics: a
+// failure inside is logged and answered SERVFAIL.
+func (h *Handler) Answer(req *dns.Msg) (m *dns.Msg) {
+	m = new(dns.Msg)
+	m.SetReply(req)
+	m.RecursionAvailable = false
+	m.Compress = true
+	opt := req.IsEdns0()
+	if opt != nil {
+		m.SetEdns0(AdvertisedUDPSize, opt.Do())
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			h.log.Error("DNS handler panic", "panic", r, "stack", string(debug.Stack()))
+			m = failure(req, dns.RcodeServerFailure)
+		}
+	}()
+	switch {
+	case req.Opcode != dns.OpcodeQuery:
+		m.Rcode = dns.RcodeNotImplemented
+		return m
+	case len(req.Question) != 1:
+		m.Rcode = dns.RcodeFormatError
+		return m
+	case opt != nil && opt.Version() != 0:
+		m.Rcode = dns.RcodeBadVers // RFC 6891 §6.1.3
+		return m
+	}
+	q := req.Question[0]
+	switch {
+	case q.Qclass != dns.ClassINET:
+		m.Rcode = dns.RcodeRefused
+		return m
+	case q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR:
+		// No zone transfers: idres export --zonefile writes the zone.
+		m.Rcode = dns.RcodeRefused
+		return m
+	case q.Qtype == dns.TypeOPT || q.Qtype == dns.TypeTSIG || q.Qtype == dns.TypeTKEY:
+		m.Rcode = dns.RcodeFormatError
+		return m
+	}
+	err := h.store.View(func(tx *store.Tx) error { return h.lookup(tx, q, m) })
+	if err != nil {
+		h.log.Error("DNS lookup failed", "name", q.Name, "type", dns.TypeToString[q.Qtype], "err", err)
+		return failure(req, dns.RcodeServerFailure)
+	}
+	return m
+}
+
+// failure is a bare reply with rcode.
+func failure(req *dns.Msg, rcode int) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetRcode(req, rcode)
+	if opt := req.IsEdns0(); opt != nil {
+		m.SetEdns0(AdvertisedUDPSize, opt.Do())
+	}
+	return m
+}
