@@ -147,15 +147,28 @@ func (w *Walker) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idr
 	return finish(resp, ttl, req), nil
 }
 
-// target is the prefix whose zone cuts a walk for id descends: the
-// identifier's prefix, or for a prefix handle the prefix it names.
-func target(id ident.ID) string {
+// named is the prefix an answer for id is about: the identifier's prefix,
+// or for a prefix handle the prefix it names.
+func named(id ident.ID) string {
 	if id.IsPrefixHandle() {
 		if p, err := ident.ParsePrefix(id.Suffix); err == nil && p != "" {
 			return ident.Fold(p)
 		}
 	}
 	return id.PrefixKey()
+}
+
+// walkTo is the prefix whose zone cuts a walk for id descends. A prefix
+// handle is answered by the node that delegates the prefix (design §1), so
+// its walk stops at the zone of the parent, not at the prefix's own node.
+func walkTo(id ident.ID) string {
+	p := named(id)
+	if id.IsPrefixHandle() && p != id.PrefixKey() {
+		if parent, ok := ident.Parent(p); ok {
+			return parent
+		}
+	}
+	return p
 }
 
 // cached finds a final answer for id: the answer itself, or a denial of
@@ -168,7 +181,7 @@ func (w *Walker) cached(id ident.ID) (*idresv1.ResolveResponse, uint32, bool) {
 	if r, ttl, ok := c.Get(cache.Key{Kind: cache.Answer, Name: id.Key()}); ok {
 		return r, ttl, true
 	}
-	if r, ttl, ok := c.Get(cache.Key{Kind: cache.NoPrefix, Name: target(id)}); ok {
+	if r, ttl, ok := c.Get(cache.Key{Kind: cache.NoPrefix, Name: named(id)}); ok {
 		r.Identifier = id.String()
 		return r, ttl, true
 	}
@@ -199,7 +212,7 @@ func withTTL(r *idresv1.ResolveResponse, ttl uint32) *idresv1.ResolveResponse {
 // until a node answers, and caches each step. Its answer carries the TTL
 // to hand out; failures are SERVER_FAILURE answers, not errors.
 func (w *Walker) walk(ctx context.Context, id ident.ID) (*idresv1.ResolveResponse, error) {
-	tgt := target(id)
+	tgt := walkTo(id)
 	zone, endpoints := ".", w.cfg.Roots
 	var cut *string // the zone cut we were last referred to; nil at the roots
 	if c := w.cfg.Cache; c != nil {
@@ -219,7 +232,7 @@ func (w *Walker) walk(ctx context.Context, id ident.ID) (*idresv1.ResolveRespons
 			return failure(id, err.Error()), nil
 		}
 		if resp.Outcome != idresv1.Outcome_OUTCOME_REFERRAL {
-			w.store(id, tgt, resp)
+			w.store(id, named(id), resp)
 			return resp, nil
 		}
 		d := resp.GetReferral()
@@ -260,8 +273,8 @@ func closer(prev *string, next, tgt string) string {
 }
 
 // store caches a final answer for its TTL, under the identifier or, for a
-// denial of the prefix, under the target prefix.
-func (w *Walker) store(id ident.ID, tgt string, resp *idresv1.ResolveResponse) {
+// denial of the prefix, under the prefix it names.
+func (w *Walker) store(id ident.ID, prefix string, resp *idresv1.ResolveResponse) {
 	c := w.cfg.Cache
 	if c == nil {
 		return
@@ -269,9 +282,9 @@ func (w *Walker) store(id ident.ID, tgt string, resp *idresv1.ResolveResponse) {
 	switch resp.Outcome {
 	case idresv1.Outcome_OUTCOME_OK, idresv1.Outcome_OUTCOME_NOT_FOUND,
 		idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND, idresv1.Outcome_OUTCOME_GONE:
-		c.Put(cache.Key{Kind: cache.Answer, Name: id.Key()}, tgt, proto.Clone(resp).(*idresv1.ResolveResponse), resp.Ttl)
+		c.Put(cache.Key{Kind: cache.Answer, Name: id.Key()}, prefix, proto.Clone(resp).(*idresv1.ResolveResponse), resp.Ttl)
 	case idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND:
-		c.Put(cache.Key{Kind: cache.NoPrefix, Name: tgt}, tgt, proto.Clone(resp).(*idresv1.ResolveResponse), resp.Ttl)
+		c.Put(cache.Key{Kind: cache.NoPrefix, Name: prefix}, prefix, proto.Clone(resp).(*idresv1.ResolveResponse), resp.Ttl)
 	}
 }
 
