@@ -49,16 +49,19 @@ func (s *Service) SetDelegation(ctx context.Context, req *idresv1.SetDelegationR
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	err = s.store.Update(func(tx *store.Tx) error {
+	err = s.update(ctx, "SetDelegation", func(tx *store.Tx, ch *change) error {
 		if err := delegable(tx, child, d.Prefix); err != nil {
 			return err
 		}
+		if old, err := tx.Delegation(child); err == nil {
+			ch.before = old
+		}
+		ch.target, ch.prefix, ch.after = rec.Prefix, child, rec
 		return tx.PutDelegation(rec)
 	})
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	s.changed(ctx, "SetDelegation", rec.Prefix)
 	return rec, nil
 }
 
@@ -82,15 +85,15 @@ func (s *Service) GetDelegation(ctx context.Context, req *idresv1.GetDelegationR
 // ListDelegations lists the delegations under a zone that the caller's
 // credential covers, in key order, paged like the other List calls.
 func (s *Service) ListDelegations(ctx context.Context, req *idresv1.ListDelegationsRequest) (*idresv1.ListDelegationsResponse, error) {
-	c := auth.FromContext(ctx)
-	if c == nil {
-		return nil, rpcerr.Status(ctx, auth.ErrUnauthenticated)
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
 	}
 	if _, err := ident.ParsePrefix(req.GetZone()); err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
 	zone := ident.Fold(req.GetZone())
-	size, err := pageSize(req.GetPageSize())
+	size, err := s.pageSize(req.GetPageSize())
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
@@ -107,7 +110,7 @@ func (s *Service) ListDelegations(ctx context.Context, req *idresv1.ListDelegati
 	resp := &idresv1.ListDelegationsResponse{}
 	for i, d := range all {
 		key := ident.Fold(d.Prefix)
-		if key <= after || !auth.Covers(c, key) {
+		if key <= after || !visible(c, key, auth.RoleRead) {
 			continue
 		}
 		resp.Delegations = append(resp.Delegations, d)
@@ -130,10 +133,17 @@ func (s *Service) RemoveDelegation(ctx context.Context, req *idresv1.RemoveDeleg
 	if _, err := authorize(ctx, child, auth.RoleAdmin); err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	if err := s.store.Update(func(tx *store.Tx) error { return tx.DeleteDelegation(child) }); err != nil {
+	err = s.update(ctx, "RemoveDelegation", func(tx *store.Tx, ch *change) error {
+		old, err := tx.Delegation(child)
+		if err != nil {
+			return err
+		}
+		ch.target, ch.prefix, ch.before = old.Prefix, child, old
+		return tx.DeleteDelegation(child)
+	})
+	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	s.changed(ctx, "RemoveDelegation", req.GetPrefix())
 	return &idresv1.RemoveDelegationResponse{}, nil
 }
 

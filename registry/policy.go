@@ -33,3 +33,24 @@ func subtree(prefix string) string {
 	}
 	return fmt.Sprintf("prefix %q", prefix)
 }
+
+// caller returns the authenticated credential, for calls whose target is
+// only known after a lookup (lists, credential ids); they then filter with
+// visible or check with authorize.
+func caller(ctx context.Context) (*store.Credential, error) {
+	c := auth.FromContext(ctx)
+	if c == nil {
+		return nil, auth.ErrUnauthenticated
+	}
+	return c, nil
+}
+
+// visible reports whether c may see records under the folded prefix in a
+// listing with at least the given role. Records it may not see are
+// skipped silently, so a listing tells nothing about foreign subtrees.
+func visible(c *store.Credential, prefix, role string) bool {
+	return auth.Covers(c, prefix) && roleRank[c.Role] >= roleRank[role]
+}
+
+// validRole reports whether role names a role.
+func validRole(role string) bool { return roleRank[role] > 0 }

@@ -26,8 +26,9 @@ const (
 // Service implements idres.v1.Registry over a store.
 type Service struct {
 	idresv1.UnimplementedRegistryServer
-	store *store.Store
-	log   *slog.Logger
+	store  *store.Store
+	log    *slog.Logger
+	limits Limits
 }
 
 // New returns the Registry service for s.
@@ -62,10 +63,13 @@ func (s *Service) CreatePrefix(ctx context.Context, req *idresv1.CreatePrefixReq
 	if rec.NegativeTtl == nil {
 		rec.NegativeTtl = proto.Uint32(value.DefaultNegTTL)
 	}
-	if err := s.store.Update(func(tx *store.Tx) error { return tx.CreatePrefix(rec) }); err != nil {
+	err := s.update(ctx, "CreatePrefix", func(tx *store.Tx, ch *change) error {
+		ch.target, ch.prefix, ch.after = rec.Prefix, ident.Fold(rec.Prefix), rec
+		return tx.CreatePrefix(rec)
+	})
+	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	s.changed(ctx, "CreatePrefix", rec.Prefix)
 	return rec, nil
 }
 
@@ -86,11 +90,11 @@ func (s *Service) GetPrefix(ctx context.Context, req *idresv1.GetPrefixRequest) 
 }
 
 func (s *Service) ListPrefixes(ctx context.Context, req *idresv1.ListPrefixesRequest) (*idresv1.ListPrefixesResponse, error) {
-	c := auth.FromContext(ctx)
-	if c == nil {
-		return nil, rpcerr.Status(ctx, auth.ErrUnauthenticated)
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := s.pageSize(req.GetPageSize())
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
@@ -109,7 +113,7 @@ func (s *Service) ListPrefixes(ctx context.Context, req *idresv1.ListPrefixesReq
 			}
 			for i, p := range batch {
 				after = store.PrefixKey(ident.Fold(p.Prefix))
-				if auth.Covers(c, ident.Fold(p.Prefix)) {
+				if visible(c, ident.Fold(p.Prefix), auth.RoleRead) {
 					resp.Prefixes = append(resp.Prefixes, p)
 				}
 				if len(resp.Prefixes) == size {
@@ -139,11 +143,18 @@ func (s *Service) DeletePrefix(ctx context.Context, req *idresv1.DeletePrefixReq
 		return nil, rpcerr.Status(ctx, err)
 	}
 	var n uint64
-	err := s.store.Update(func(tx *store.Tx) (err error) { n, err = tx.DeletePrefix(key, req.GetForce()); return err })
+	err := s.update(ctx, "DeletePrefix", func(tx *store.Tx, ch *change) (err error) {
+		old, err := tx.Prefix(key)
+		if err != nil {
+			return err
+		}
+		ch.target, ch.prefix, ch.before = old.Prefix, key, old
+		n, err = tx.DeletePrefix(key, req.GetForce())
+		return err
+	})
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	s.changed(ctx, "DeletePrefix", req.GetPrefix())
 	return &idresv1.DeletePrefixResponse{IdentifiersDeleted: n}, nil
 }
 
@@ -155,12 +166,21 @@ func (s *Service) CreateIdentifier(ctx context.Context, req *idresv1.CreateIdent
 	if err := value.CheckSet(req.GetValues(), false); err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	rec := &idresv1.Identifier{Values: cloneValues(req.GetValues())}
-	value.Normalize(rec.Values)
-	if err := s.store.Update(func(tx *store.Tx) error { return tx.CreateIdentifier(id, rec) }); err != nil {
+	if err := s.checkLimits(req.GetValues()); err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	s.changed(ctx, "CreateIdentifier", id.String())
+	rec := &idresv1.Identifier{Values: cloneValues(req.GetValues())}
+	value.Normalize(rec.Values)
+	err = s.update(ctx, "CreateIdentifier", func(tx *store.Tx, ch *change) error {
+		if err := checkTemplate(tx, id.PrefixKey(), rec.Values); err != nil {
+			return err
+		}
+		ch.target, ch.prefix, ch.after = id.String(), id.PrefixKey(), rec
+		return tx.CreateIdentifier(id, rec)
+	})
+	if err != nil {
+		return nil, rpcerr.Status(ctx, err)
+	}
 	return rec, nil
 }
 
@@ -191,16 +211,24 @@ func (s *Service) UpdateValues(ctx context.Context, req *idresv1.UpdateValuesReq
 		}
 	}
 	var rec *idresv1.Identifier
-	err = s.store.Update(func(tx *store.Tx) (err error) {
+	err = s.update(ctx, "UpdateValues", func(tx *store.Tx, ch *change) (err error) {
+		ch.target, ch.prefix = id.String(), id.PrefixKey()
 		rec, err = tx.UpdateIdentifier(id.Key(), func(r *idresv1.Identifier) error {
-			return applyChanges(r, req)
+			ch.before = proto.Clone(r)
+			if err := applyChanges(r, req); err != nil {
+				return err
+			}
+			if err := s.checkLimits(r.Values); err != nil {
+				return err
+			}
+			return checkTemplate(tx, id.PrefixKey(), r.Values)
 		})
+		ch.after = rec
 		return err
 	})
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	s.changed(ctx, "UpdateValues", id.String())
 	return rec, nil
 }
 
@@ -238,10 +266,17 @@ func (s *Service) DeleteIdentifier(ctx context.Context, req *idresv1.DeleteIdent
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	if err := s.store.Update(func(tx *store.Tx) error { return tx.DeleteIdentifier(id) }); err != nil {
+	err = s.update(ctx, "DeleteIdentifier", func(tx *store.Tx, ch *change) error {
+		old, err := tx.Identifier(id.Key())
+		if err != nil {
+			return fmt.Errorf("identifier %q: %w", id.String(), store.ErrNotFound)
+		}
+		ch.target, ch.prefix, ch.before = id.String(), id.PrefixKey(), old
+		return tx.DeleteIdentifier(id)
+	})
+	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	s.changed(ctx, "DeleteIdentifier", id.String())
 	return &idresv1.DeleteIdentifierResponse{}, nil
 }
 
@@ -256,7 +291,7 @@ func (s *Service) ListIdentifiers(ctx context.Context, req *idresv1.ListIdentifi
 	if _, err := authorize(ctx, key, auth.RoleRead); err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := s.pageSize(req.GetPageSize())
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/idres/idres/registry/auth"
 	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/registry/template"
 	"github.com/idres/idres/registry/value"
 )
 
@@ -40,7 +41,8 @@ func Status(ctx context.Context, err error) error {
 	switch {
 	case errors.As(err, &idErr):
 		return status.Error(codes.InvalidArgument, idErr.Error())
-	case errors.Is(err, ErrInvalidArgument), errors.Is(err, value.ErrInvalid):
+	case errors.Is(err, ErrInvalidArgument), errors.Is(err, value.ErrInvalid),
+		errors.Is(err, template.ErrViolation), errors.Is(err, template.ErrInvalid):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrPrefixNotHeld):
 		return status.Error(codes.NotFound, err.Error())
