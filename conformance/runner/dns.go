@@ -1,0 +1,147 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/miekg/dns"
+	"gopkg.in/yaml.v3"
+)
+
+// dnsQuery is a DNS step's request.
+type dnsQuery struct {
+	Name    string
+	Type    uint16
+	TCP     bool
+	Bufsize uint16 // EDNS0 UDP size; 0 sends no OPT record
+	DO      bool
+	RD      bool
+}
+
+func parseDNSQuery(t any) (dnsQuery, error) {
+	m, _ := t.(map[string]any)
+	q := dnsQuery{}
+	q.Name, _ = m["name"].(string)
+	if q.Name == "" {
+		return q, fmt.Errorf("dns: name is required")
+	}
+	q.Name = dns.Fqdn(q.Name)
+	typ, _ := m["type"].(string)
+	if typ == "" {
+		typ = "TXT"
+	}
+	t16, ok := dns.StringToType[strings.ToUpper(typ)]
+	if !ok {
+		return q, fmt.Errorf("dns: unknown type %q", typ)
+	}
+	q.Type = t16
+	q.TCP, _ = m["tcp"].(bool)
+	q.DO, _ = m["do"].(bool)
+	q.RD, _ = m["rd"].(bool)
+	if b, ok := m["bufsize"].(int); ok {
+		if b < 512 || b > 65535 {
+			return q, fmt.Errorf("dns: bufsize %d out of range 512..65535", b)
+		}
+		q.Bufsize = uint16(b)
+	}
+	return q, nil
+}
+
+func (r *run) dnsStep(ctx context.Context, s *Step, req any, v *vars) (any, []string, error) {
+	q, err := parseDNSQuery(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	msg := new(dns.Msg)
+	msg.SetQuestion(q.Name, q.Type)
+	msg.RecursionDesired = q.RD
+	if q.Bufsize > 0 || q.DO {
+		size := q.Bufsize
+		if size == 0 {
+			size = 1232
+		}
+		msg.SetEdns0(size, q.DO)
+	}
+	c := &dns.Client{Net: "udp"}
+	if q.TCP {
+		c.Net = "tcp"
+	}
+	resp, _, err := c.ExchangeContext(ctx, msg, r.t.Nodes[s.Node].DNS)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dns %s %s: %w", q.Name, dns.TypeToString[q.Type], err)
+	}
+	got := dnsTree(resp)
+	want, err := v.expand(s.Expect)
+	if err != nil {
+		return nil, nil, err
+	}
+	wm, _ := want.(map[string]any)
+	return got, match("", wm, got), nil
+}
+
+// dnsTree renders a DNS response for matching: rcode by name, header
+// flags, and each section as a list of {name, type, class, ttl, data}
+// (data: the record's presentation form after the header; TXT records
+// also have txt, the list of character-strings). The OPT record is
+// shown as edns {bufsize, do} rather than in additional.
+func dnsTree(m *dns.Msg) map[string]any {
+	t := map[string]any{
+		"rcode":      dns.RcodeToString[m.Rcode],
+		"aa":         m.Authoritative,
+		"tc":         m.Truncated,
+		"ra":         m.RecursionAvailable,
+		"answer":     rrList(m.Answer),
+		"authority":  rrList(m.Ns),
+		"additional": rrList(m.Extra),
+	}
+	if opt := m.IsEdns0(); opt != nil {
+		t["edns"] = map[string]any{"bufsize": int(opt.UDPSize()), "do": opt.Do()}
+		t["rcode"] = dns.RcodeToString[m.Rcode|int(opt.ExtendedRcode())]
+	}
+	return t
+}
+
+func rrList(rrs []dns.RR) []any {
+	out := []any{}
+	for _, rr := range rrs {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			continue
+		}
+		h := rr.Header()
+		e := map[string]any{
+			"name":  strings.ToLower(h.Name),
+			"type":  dns.TypeToString[h.Rrtype],
+			"class": dns.ClassToString[h.Class],
+			"ttl":   int(h.Ttl),
+			"data":  strings.TrimPrefix(rr.String(), h.String()),
+		}
+		if txt, ok := rr.(*dns.TXT); ok {
+			l := make([]any, len(txt.Txt))
+			for i, s := range txt.Txt {
+				l[i] = s
+			}
+			e["txt"] = l
+			e["text"] = strings.Join(txt.Txt, "")
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// checkDNS validates a DNS step at load time.
+func (l *loader) checkDNS(s *Step, req, expect *yaml.Node) {
+	l.allowKeys(req, "dns", "name", "type", "tcp", "bufsize", "do", "rd")
+	if _, err := parseDNSQuery(s.Request); err != nil {
+		l.fail(req, "%v", err)
+	}
+	if expect == nil {
+		return
+	}
+	l.allowKeys(expect, "dns expect", "rcode", "aa", "tc", "ra", "answer", "authority", "additional", "edns")
+	if rc, ok := s.Expect["rcode"].(string); ok {
+		if _, known := dns.StringToRcode[rc]; !known {
+			l.fail(keysOf(expect)["rcode"], "unknown rcode %q", rc)
+		}
+	}
+}

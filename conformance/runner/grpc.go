@@ -1,0 +1,260 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"gopkg.in/yaml.v3"
+
+	// The idres.v1 descriptors must be registered for method lookup.
+	_ "github.com/idres/idres/proto/idres/v1"
+)
+
+// apiPackage is the protobuf package whose unary methods cases may call
+// by their short name.
+const apiPackage = "idres.v1"
+
+var (
+	methodsOnce sync.Once
+	methods     map[string]protoreflect.MethodDescriptor // short name -> method; nil entry: ambiguous
+)
+
+func loadMethods() {
+	methods = map[string]protoreflect.MethodDescriptor{}
+	protoregistry.GlobalFiles.RangeFilesByPackage(apiPackage, func(fd protoreflect.FileDescriptor) bool {
+		svcs := fd.Services()
+		for i := 0; i < svcs.Len(); i++ {
+			ms := svcs.Get(i).Methods()
+			for j := 0; j < ms.Len(); j++ {
+				m := ms.Get(j)
+				name := string(m.Name())
+				if _, dup := methods[name]; dup {
+					methods[name] = nil
+				} else {
+					methods[name] = m
+				}
+			}
+		}
+		return true
+	})
+}
+
+func lookupMethod(name string) (protoreflect.MethodDescriptor, error) {
+	methodsOnce.Do(loadMethods)
+	m, ok := methods[name]
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("no method %q in package %s", name, apiPackage)
+	case m == nil:
+		return nil, fmt.Errorf("method name %q is ambiguous in package %s", name, apiPackage)
+	case m.IsStreamingClient() || m.IsStreamingServer():
+		return nil, fmt.Errorf("method %q streams; cases call unary methods only", name)
+	}
+	return m, nil
+}
+
+// isMethodName reports whether name could be a method's short name; the
+// loader then reports unknown ones rather than calling them unknown keys.
+func isMethodName(name string) bool {
+	return name != "" && name[0] >= 'A' && name[0] <= 'Z'
+}
+
+func fullMethod(m protoreflect.MethodDescriptor) string {
+	return "/" + string(m.Parent().FullName()) + "/" + string(m.Name())
+}
+
+func newMessage(d protoreflect.MessageDescriptor) (proto.Message, error) {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(d.FullName())
+	if err != nil {
+		return nil, fmt.Errorf("message type %s: %w", d.FullName(), err)
+	}
+	return mt.New().Interface(), nil
+}
+
+// requestJSON renders a request tree as protojson input: a "data" given
+// as text is base64-encoded, {base64: ...} is passed as is.
+func requestJSON(tree any) ([]byte, error) {
+	conv, err := convertData(tree)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(conv)
+}
+
+func convertData(t any) (any, error) {
+	switch v := t.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			if k == "data" {
+				d, err := dataBytes(x)
+				if err != nil {
+					return nil, err
+				}
+				out[k] = base64.StdEncoding.EncodeToString(d)
+				continue
+			}
+			c, err := convertData(x)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = c
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			c, err := convertData(x)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	}
+	return t, nil
+}
+
+// dataBytes reads a value's data: a string is UTF-8 text; {base64: s}
+// is binary.
+func dataBytes(x any) ([]byte, error) {
+	switch d := x.(type) {
+	case string:
+		return []byte(d), nil
+	case map[string]any:
+		if b, ok := d["base64"].(string); ok && len(d) == 1 {
+			raw, err := base64.StdEncoding.DecodeString(b)
+			if err != nil {
+				return nil, fmt.Errorf("data base64: %w", err)
+			}
+			return raw, nil
+		}
+	}
+	return nil, fmt.Errorf("data must be text or {base64: ...}, got %v", x)
+}
+
+// buildRequest makes the method's input message from an expanded tree.
+func buildRequest(m protoreflect.MethodDescriptor, tree any) (proto.Message, error) {
+	msg, err := newMessage(m.Input())
+	if err != nil {
+		return nil, err
+	}
+	js, err := requestJSON(tree)
+	if err != nil {
+		return nil, err
+	}
+	if err := protojson.Unmarshal(js, msg); err != nil {
+		return nil, fmt.Errorf("request for %s: %w", m.Name(), err)
+	}
+	return msg, nil
+}
+
+// responseTree renders a response as a generic tree, field names as in
+// the .proto file, every field present (zero values included).
+func responseTree(msg proto.Message) (any, error) {
+	js, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var t any
+	if err := dec.Decode(&t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// tokenCreds attaches a bearer token to one call.
+type tokenCreds string
+
+func (t tokenCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(t)}, nil
+}
+
+func (tokenCreds) RequireTransportSecurity() bool { return false }
+
+// invoke calls a unary method on conn. token "" sends no credential.
+func invoke(ctx context.Context, conn *grpc.ClientConn, m protoreflect.MethodDescriptor, req proto.Message, token string) (proto.Message, error) {
+	resp, err := newMessage(m.Output())
+	if err != nil {
+		return nil, err
+	}
+	var opts []grpc.CallOption
+	if token != "" {
+		opts = append(opts, grpc.PerRPCCredentials(tokenCreds(token)))
+	}
+	if err := conn.Invoke(ctx, fullMethod(m), req, resp, opts...); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+var codeNames = func() map[string]codes.Code {
+	out := map[string]codes.Code{}
+	for c := codes.OK; c <= codes.Unauthenticated; c++ {
+		out[c.String()] = c
+	}
+	return out
+}()
+
+func parseCode(s string) (codes.Code, bool) {
+	c, ok := codeNames[s]
+	return c, ok
+}
+
+func codeOf(err error) (codes.Code, string) {
+	st, _ := status.FromError(err)
+	return st.Code(), st.Message()
+}
+
+// checkGRPC validates a gRPC step at load time: the method exists, the
+// request fits its input message, and expectations name real fields.
+func (l *loader) checkGRPC(s *Step, req, expect *yaml.Node) {
+	m, err := lookupMethod(s.Method)
+	if err != nil {
+		l.fail(req, "%v", err)
+		return
+	}
+	s.Method = string(m.Name())
+	if _, err := buildRequest(m, s.Request); err != nil {
+		l.fail(req, "%v", err)
+	}
+	if expect == nil {
+		return
+	}
+	fields := m.Output().Fields()
+	var names []string
+	for i := 0; i < fields.Len(); i++ {
+		names = append(names, string(fields.Get(i).Name()))
+	}
+	sort.Strings(names)
+	for k, kn := range keysOf(expect) {
+		switch {
+		case k == "code":
+			if c, ok := s.Expect[k].(string); !ok {
+				l.fail(kn, "code must be a gRPC code name such as InvalidArgument")
+			} else if _, ok := parseCode(c); !ok {
+				l.fail(kn, "unknown gRPC code %q", c)
+			}
+		case k == "error":
+		case slices.Contains(names, k):
+		default:
+			l.fail(kn, "%s has no field %q (fields: %s; or code, error)", m.Output().FullName(), k, strings.Join(names, ", "))
+		}
+	}
+}
