@@ -56,10 +56,10 @@ func fixture(t testing.TB, st *store.Store) {
 				{Index: 4, Type: "blob", Data: []byte{0xff, 0x00, 0x01}, Ttl: proto.Uint32(600), PublicRead: proto.Bool(true)},
 				val(5, "url", "http://b.example/x!y", 300, true),
 			},
-			"88.100/产品 编号": {val(1, "name", "产品", 120, true)},
-			"88.100/big":     {val(1, "doc", bigText, 60, true)},
-			"88.100/hidden":  {val(1, "secret", "x", 60, false)},
-			longID:           {val(1, "name", "long", 60, true)},
+			"88.100/产品 编号":  {val(1, "name", "产品", 120, true)},
+			"88.100/big":    {val(1, "doc", bigText, 60, true)},
+			"88.100/hidden": {val(1, "secret", "x", 60, false)},
+			longID:          {val(1, "name", "long", 60, true)},
 		}
 		for s, vals := range ids {
 			if err := tx.CreateIdentifier(ident.MustParse(s), &idresv1.Identifier{Values: vals}); err != nil {

@@ -83,6 +83,11 @@ func (h *Handler) Answer(req *dns.Msg) (m *dns.Msg) {
 	}
 	q := req.Question[0]
 	switch {
+	case q.Qclass == 0 || q.Qtype == 0:
+		// Reserved values (RFC 6895), and what miekg/dns leaves in a
+		// question cut short.
+		m.Rcode = dns.RcodeFormatError
+		return m
 	case q.Qclass != dns.ClassINET:
 		m.Rcode = dns.RcodeRefused
 		return m

@@ -101,9 +101,9 @@ func (s *Server) Serve(h dns.Handler) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	started := func() { wg.Done() }
-	s.udp = &dns.Server{PacketConn: s.pc, Handler: h, NotifyStartedFunc: started, UDPSize: dns.MaxMsgSize}
+	s.udp = &dns.Server{PacketConn: s.pc, Handler: h, NotifyStartedFunc: started, UDPSize: dns.MaxMsgSize, DecorateReader: strict}
 	s.tcp = &dns.Server{
-		Listener: s.ln, Handler: h, NotifyStartedFunc: started,
+		Listener: s.ln, Handler: h, NotifyStartedFunc: started, DecorateReader: strict,
 		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, IdleTimeout: func() time.Duration { return 8 * time.Second },
 	}
 	for _, srv := range []*dns.Server{s.udp, s.tcp} {
