@@ -9,8 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -23,7 +27,6 @@ import (
 	"github.com/idres/idres/registry/backup"
 	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/resolver"
-	"github.com/idres/idres/resolver/dnsbridge"
 	"github.com/idres/idres/resolver/recursive"
 )
 
@@ -40,10 +43,11 @@ type Config struct {
 	// Recursive, when its Roots are set, makes this a recursive node that
 	// resolves through the hierarchy instead of from its store (recursive.go).
 	Recursive RecursiveConfig
-	// DNSAddr, when set, runs the DNS bridge on this UDP+TCP address (dns.go).
-	DNSAddr string
-	// DNSZone is the DNS bridge's zone; "" means dnsbridge.DefaultZone.
-	DNSZone string
+	// HTTPAddr, when set, runs the HTTP gateway on this TCP address (http.go).
+	HTTPAddr string
+	// HTTPURL is the gateway's public base URL, advertised in the node's
+	// service values; "" means http://<bound address>.
+	HTTPURL string
 }
 
 // Node is a running idresd.
@@ -56,7 +60,14 @@ type Node struct {
 	grpcLis  net.Listener
 	serveErr chan error
 	walker   *recursive.Walker // nil unless recursive
-	dns      *dnsbridge.Server // nil unless Config.DNSAddr
+	httpLis  net.Listener      // nil unless Config.HTTPAddr
+	httpSrv  *http.Server
+	httpURL  string
+	ready    atomic.Bool
+
+	// Metrics is the node's Prometheus registry; every front end registers
+	// its collectors here and the HTTP gateway serves it at /metrics.
+	Metrics *prometheus.Registry
 
 	// AdminTokenPath is where the administrator token was written on
 	// first start ("" on later starts).
@@ -91,6 +102,9 @@ func Start(cfg Config) (n *Node, err error) {
 		n.AdminTokenPath = path
 		log.Info("created node administrator credential; its token is in the file (shown once, keep it safe)", "file", path)
 	}
+	if err := n.initMetrics(); err != nil {
+		return nil, err
+	}
 
 	n.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
@@ -102,7 +116,7 @@ func Start(cfg Config) (n *Node, err error) {
 		grpc.ChainStreamInterceptor(recoverStream(log), authn.Stream()),
 	)
 	authority := &resolver.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
-	if err := n.startDNS(authority.Self); err != nil {
+	if err := n.listenHTTP(authority.Self); err != nil {
 		return nil, err
 	}
 	res, err := n.resolverFor(authority)
@@ -116,8 +130,12 @@ func Start(cfg Config) (n *Node, err error) {
 	n.health = health.NewServer()
 	healthpb.RegisterHealthServer(n.grpc, n.health)
 	reflection.Register(n.grpc)
+	if err := n.startHTTP(res); err != nil {
+		return nil, err
+	}
 	go func() { n.serveErr <- n.grpc.Serve(n.grpcLis) }()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	n.ready.Store(true)
 
 	log.Info("idresd serving", "grpc", n.GRPCAddr(), "data", cfg.DataDir, "store", n.store.Path())
 	return n, nil
@@ -136,6 +154,10 @@ func (n *Node) Err() <-chan error { return n.serveErr }
 func (n *Node) Stop(ctx context.Context) error {
 	var errs []error
 	n.stopOnce.Do(func() {
+		n.ready.Store(false)
+		if err := n.stopHTTP(ctx); err != nil {
+			errs = append(errs, err)
+		}
 		if n.health != nil {
 			n.health.Shutdown()
 		}
@@ -152,9 +174,6 @@ func (n *Node) Stop(ctx context.Context) error {
 		}
 		if n.walker != nil {
 			n.walker.Close()
-		}
-		if err := n.stopDNS(ctx); err != nil {
-			errs = append(errs, err)
 		}
 		if n.store != nil {
 			if err := n.store.Close(); err != nil {

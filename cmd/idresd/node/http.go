@@ -1,0 +1,86 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/httpgw"
+)
+
+// listenHTTP binds the HTTP gateway's listener when Config.HTTPAddr is set
+// and adds its URL to self.Http, so the node's prefix handles
+// (0.NA/<prefix>) name it. Serving starts in startHTTP, once the resolver
+// exists.
+func (n *Node) listenHTTP(self *idresv1.Delegation) error {
+	if n.cfg.HTTPAddr == "" {
+		return nil
+	}
+	lis, err := net.Listen("tcp", n.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen HTTP on %s: %w", n.cfg.HTTPAddr, err)
+	}
+	n.httpLis = lis
+	n.httpURL = strings.TrimRight(n.cfg.HTTPURL, "/")
+	if n.httpURL == "" {
+		n.httpURL = "http://" + lis.Addr().String()
+		if host, _, _ := net.SplitHostPort(lis.Addr().String()); net.ParseIP(host).IsUnspecified() {
+			n.log.Warn("HTTP gateway listens on all addresses; set its public URL (--http-url) so service values and QR codes name a reachable address", "url", n.httpURL)
+		}
+	}
+	self.Http = append(self.Http, n.httpURL)
+	return nil
+}
+
+// startHTTP serves the gateway over res on the listener of listenHTTP.
+func (n *Node) startHTTP(res resolver.Resolver) error {
+	if n.httpLis == nil {
+		return nil
+	}
+	gw, err := httpgw.New(res, httpgw.Options{Ready: n.Ready, Metrics: n.Metrics, Logger: n.log})
+	if err != nil {
+		return fmt.Errorf("HTTP gateway: %w", err)
+	}
+	n.httpSrv = httpgw.NewServer(gw, n.log)
+	go func() {
+		if err := n.httpSrv.Serve(n.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.serveErr <- fmt.Errorf("HTTP gateway: %w", err)
+		}
+	}()
+	n.log.Info("HTTP gateway serving", "http", n.HTTPAddr(), "url", n.httpURL)
+	return nil
+}
+
+// HTTPAddr is the HTTP gateway's bound address, "" when it is not running.
+func (n *Node) HTTPAddr() string {
+	if n.httpLis == nil {
+		return ""
+	}
+	return n.httpLis.Addr().String()
+}
+
+// HTTPURL is the gateway's base URL as advertised (Config.HTTPURL, else
+// http://<bound address>), "" when it is not running.
+func (n *Node) HTTPURL() string { return n.httpURL }
+
+// Ready reports whether the node serves: the store is open and every
+// listener has started. It turns false as soon as Stop begins.
+func (n *Node) Ready() bool { return n.ready.Load() }
+
+func (n *Node) stopHTTP(ctx context.Context) error {
+	switch {
+	case n.httpSrv != nil:
+		if err := n.httpSrv.Shutdown(ctx); err != nil {
+			n.httpSrv.Close()
+			return fmt.Errorf("stop HTTP gateway: %w", err)
+		}
+	case n.httpLis != nil:
+		n.httpLis.Close()
+	}
+	return nil
+}
