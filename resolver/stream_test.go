@@ -50,7 +50,7 @@ func startStreamNode(t *testing.T, n int, readAhead int, opts ...grpc.ServerOpti
 			items[i] = store.BulkItem{ID: id, Rec: &idresv1.Identifier{Values: []*idresv1.Value{
 				{Index: 1, Type: "URL", Data: []byte(fmt.Sprintf("https://example.com/%d", i)), Ttl: &ttl, PublicRead: &pub}}}}
 		}
-		return tx.PutIdentifiers(items, false)
+		return tx.PutIdentifiers(items, false, nil)
 	})
 	if err != nil {
 		t.Fatal(err)

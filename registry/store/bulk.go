@@ -17,8 +17,10 @@ type BulkItem struct {
 	Rec *idresv1.Identifier
 	// Tag is the caller's (e.g. the item's line in an import file).
 	Tag uint64
-	// Set by PutIdentifiers: Err for an item it refused (ErrExists,
-	// ErrPrefixNotHeld), Replaced for one that overwrote a record.
+	// Err, when set before PutIdentifiers, makes it skip the item (the
+	// caller refused it, e.g. for a template); PutIdentifiers sets it for
+	// an item it refuses (ErrExists, ErrPrefixNotHeld). Replaced is set
+	// for an item that overwrote a record.
 	Err      error
 	Replaced bool
 }
@@ -28,11 +30,15 @@ type BulkItem struct {
 // ErrExists otherwise; one under a prefix not held here gets
 // ErrPrefixNotHeld. A refused item changes nothing and does not stop the
 // others. Prefix counters are written once per prefix, not per item.
+// written, when not nil, is called in the transaction after each item is
+// stored, with the record it replaced (nil for a new one); its error
+// aborts the whole transaction (e.g. an audit record that cannot be
+// written).
 //
 // Items should arrive sorted by ID.Key(): bbolt then appends to the pages
 // it just touched instead of dirtying a new page per item, which is about
 // ten times faster on a large file.
-func (tx *Tx) PutIdentifiers(items []BulkItem, replace bool) error {
+func (tx *Tx) PutIdentifiers(items []BulkItem, replace bool, written func(it *BulkItem, old *idresv1.Identifier) error) error {
 	b := tx.tx.Bucket(bucketIdentifiers)
 	ts := timestamppb.New(tx.now)
 	prefixes := map[string]*idresv1.Prefix{}
@@ -41,7 +47,10 @@ func (tx *Tx) PutIdentifiers(items []BulkItem, replace bool) error {
 	var arena []byte
 	for i := range items {
 		it := &items[i]
-		it.Err, it.Replaced = nil, false
+		it.Replaced = false
+		if it.Err != nil {
+			continue
+		}
 		pk := it.ID.PrefixKey()
 		p, seen := prefixes[pk]
 		if !seen {
@@ -59,12 +68,13 @@ func (tx *Tx) PutIdentifiers(items []BulkItem, replace bool) error {
 		key := []byte(it.ID.Key())
 		rec := it.Rec
 		rec.Identifier = it.ID.String()
+		var old *idresv1.Identifier
 		if raw := b.Get(key); raw != nil {
 			if !replace {
 				it.Err = fmt.Errorf("identifier %q: %w", it.ID.String(), ErrExists)
 				continue
 			}
-			old := &idresv1.Identifier{}
+			old = &idresv1.Identifier{}
 			if err := proto.Unmarshal(raw, old); err != nil {
 				return fmt.Errorf("decode identifier %q: %w", key, err)
 			}
@@ -91,6 +101,11 @@ func (tx *Tx) PutIdentifiers(items []BulkItem, replace bool) error {
 		}
 		if err := b.Put(key, arena[start:len(arena):len(arena)]); err != nil {
 			return fmt.Errorf("put identifier %q: %w", key, err)
+		}
+		if written != nil {
+			if err := written(it, old); err != nil {
+				return err
+			}
 		}
 	}
 	for pk := range touched {

@@ -1,0 +1,225 @@
+package registry
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"google.golang.org/grpc/status"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/auth"
+	"github.com/idres/idres/registry/rpcerr"
+	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/registry/template"
+	"github.com/idres/idres/registry/value"
+)
+
+// Import batch sizes.
+const (
+	DefaultImportBatch = 10000
+	MaxImportBatch     = 100000
+)
+
+// importBatch is what the reader hands the committer: the items that
+// passed the checks, sorted by key, and those that did not.
+type importBatch struct {
+	n      uint64
+	items  []store.BulkItem
+	failed []*idresv1.ImportError
+	total  int
+}
+
+// Import implements idres.v1.Registry. The calling goroutine reads and
+// checks items while a second one commits the previous batch, so parsing
+// overlaps the fsync; at most one batch waits for the committer, so a
+// client faster than the disk is slowed by flow control.
+func (s *Service) Import(stream idresv1.Registry_ImportServer) error {
+	ctx, cancel := context.WithCancelCause(stream.Context())
+	defer cancel(nil)
+	if auth.FromContext(ctx) == nil {
+		return rpcerr.Status(ctx, auth.ErrUnauthenticated)
+	}
+	batches := make(chan *importBatch, 1)
+	commitErr := make(chan error, 1)
+	var replace bool
+	go func() {
+		for b := range batches {
+			if err := s.commitImport(ctx, stream, b, replace); err != nil {
+				cancel(err)
+				commitErr <- err
+				for range batches {
+				}
+				return
+			}
+		}
+		commitErr <- nil
+	}()
+	err := s.readImport(ctx, stream, batches, &replace)
+	close(batches)
+	cerr := <-commitErr
+	if cerr != nil {
+		return rpcerr.Status(stream.Context(), cerr)
+	}
+	if err != nil {
+		return rpcerr.Status(stream.Context(), err)
+	}
+	return nil
+}
+
+// readImport receives items into batches. replace is set from the first
+// message before any batch is handed over.
+func (s *Service) readImport(ctx context.Context, stream idresv1.Registry_ImportServer, batches chan<- *importBatch, replace *bool) error {
+	size := DefaultImportBatch
+	var pos uint64
+	var b *importBatch
+	var nb uint64
+	hand := func() error {
+		slices.SortStableFunc(b.items, func(x, y store.BulkItem) int { return cmp.Compare(x.ID.Key(), y.ID.Key()) })
+		select {
+		case batches <- b:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		b = nil
+		return nil
+	}
+	for first := true; ; first = false {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if o := msg.GetOptions(); o != nil {
+			if !first {
+				return fmt.Errorf("%w: options may come only in the first message", rpcerr.ErrInvalidArgument)
+			}
+			switch o.GetMode() {
+			case idresv1.ImportMode_IMPORT_MODE_UNSPECIFIED, idresv1.ImportMode_IMPORT_MODE_CREATE:
+			case idresv1.ImportMode_IMPORT_MODE_CREATE_OR_REPLACE:
+				*replace = true
+			default:
+				return fmt.Errorf("%w: unknown import mode %d", rpcerr.ErrInvalidArgument, o.GetMode())
+			}
+			if n := o.GetBatchSize(); n > MaxImportBatch {
+				return fmt.Errorf("%w: batch_size %d is more than %d", rpcerr.ErrInvalidArgument, n, MaxImportBatch)
+			} else if n > 0 {
+				size = int(n)
+			}
+		}
+		for _, it := range msg.GetItems() {
+			pos++
+			if b == nil {
+				nb++
+				b = &importBatch{n: nb}
+			}
+			seq := it.GetSequence()
+			if seq == 0 {
+				seq = pos
+			}
+			b.total++
+			if bi, err := s.checkImportItem(ctx, it); err != nil {
+				b.failed = append(b.failed, importError(ctx, seq, it.GetIdentifier(), err))
+			} else {
+				bi.Tag = seq
+				b.items = append(b.items, bi)
+			}
+			if b.total == size {
+				if err := hand(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if b != nil {
+		return hand()
+	}
+	return nil
+}
+
+// checkImportItem applies CreateIdentifier's checks to one item.
+func (s *Service) checkImportItem(ctx context.Context, it *idresv1.ImportItem) (store.BulkItem, error) {
+	id, err := s.parseAndAuthorize(ctx, it.GetIdentifier(), auth.RoleWrite)
+	if err != nil {
+		return store.BulkItem{}, err
+	}
+	if err := value.CheckSet(it.GetValues(), false); err != nil {
+		return store.BulkItem{}, err
+	}
+	if err := s.checkLimits(it.GetValues()); err != nil {
+		return store.BulkItem{}, err
+	}
+	// The message is ours alone: its values can be stored as they are.
+	rec := &idresv1.Identifier{Values: it.GetValues()}
+	value.Normalize(rec.Values)
+	return store.BulkItem{ID: id, Rec: rec}, nil
+}
+
+// commitImport writes one batch in one transaction and acknowledges it.
+// Template checks run inside the transaction (as for CreateIdentifier), and
+// each stored item gets its audit record in the same transaction.
+func (s *Service) commitImport(ctx context.Context, stream idresv1.Registry_ImportServer, b *importBatch, replace bool) error {
+	if len(b.items) > 0 {
+		err := s.store.Update(func(tx *store.Tx) error {
+			checkers := map[string]*template.Checker{}
+			for i := range b.items {
+				it := &b.items[i]
+				it.Err = nil
+				pk := it.ID.PrefixKey()
+				c, seen := checkers[pk]
+				if !seen {
+					t, err := applicableTemplate(tx, pk)
+					if err != nil {
+						return err
+					}
+					if t != nil {
+						if c, err = template.Compile(t); err != nil {
+							return fmt.Errorf("stored template of %q: %w", t.Prefix, err)
+						}
+					}
+					checkers[pk] = c
+				}
+				if c != nil {
+					it.Err = c.Check(it.Rec.Values)
+				}
+			}
+			return tx.PutIdentifiers(b.items, replace, func(it *store.BulkItem, old *idresv1.Identifier) error {
+				ch := &change{target: it.ID.String(), prefix: it.ID.PrefixKey(), after: it.Rec}
+				if old != nil {
+					ch.before = old
+				}
+				return appendAudit(ctx, tx, "Import", ch)
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("import batch %d: %w", b.n, err)
+		}
+	}
+	resp := &idresv1.ImportResponse{Batch: b.n, Items: uint32(b.total), Errors: b.failed}
+	for _, it := range b.items {
+		switch {
+		case it.Err != nil:
+			resp.Errors = append(resp.Errors, importError(ctx, it.Tag, it.ID.String(), it.Err))
+		case it.Replaced:
+			resp.Replaced++
+		default:
+			resp.Created++
+		}
+	}
+	resp.Failed = uint32(len(resp.Errors))
+	slices.SortFunc(resp.Errors, func(x, y *idresv1.ImportError) int { return cmp.Compare(x.Sequence, y.Sequence) })
+	if resp.Created+resp.Replaced > 0 {
+		s.changed(ctx, "Import", fmt.Sprintf("batch %d: %d created, %d replaced", b.n, resp.Created, resp.Replaced))
+	}
+	return stream.Send(resp)
+}
+
+func importError(ctx context.Context, seq uint64, id string, err error) *idresv1.ImportError {
+	st, _ := status.FromError(rpcerr.Status(ctx, err))
+	return &idresv1.ImportError{Sequence: seq, Identifier: id, Code: st.Code().String(), Message: st.Message()}
+}
