@@ -29,6 +29,8 @@ func run(args []string) int {
 	fs.StringVar(&cfg.GRPCAddr, "grpc", "127.0.0.1:7420", "gRPC listen address")
 	fs.StringVar(&cfg.HTTPAddr, "http", "", "HTTP gateway listen address, e.g. 127.0.0.1:8080 (off when empty)")
 	fs.StringVar(&cfg.HTTPURL, "http-url", "", "public base URL of the HTTP gateway, advertised in service values (default http://<bound address>)")
+	fs.StringVar(&cfg.DNSAddr, "dns", "", "DNS bridge listen address (UDP and TCP), e.g. 127.0.0.11:53 (off when empty)")
+	fs.StringVar(&cfg.DNSZone, "dns-zone", "id.example.", "DNS zone the bridge serves; the root prefix is its apex")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback address (off by default)")

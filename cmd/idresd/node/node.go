@@ -27,6 +27,7 @@ import (
 	"github.com/idres/idres/registry/backup"
 	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/dnsbridge"
 	"github.com/idres/idres/resolver/recursive"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 	// Recursive, when its Roots are set, makes this a recursive node that
 	// resolves through the hierarchy instead of from its store (recursive.go).
 	Recursive RecursiveConfig
+	// DNSAddr, when set, runs the DNS bridge on this UDP+TCP address (dns.go).
+	DNSAddr string
+	// DNSZone is the DNS bridge's zone; "" means dnsbridge.DefaultZone.
+	DNSZone string
 	// HTTPAddr, when set, runs the HTTP gateway on this TCP address (http.go).
 	HTTPAddr string
 	// HTTPURL is the gateway's public base URL, advertised in the node's
@@ -60,6 +65,7 @@ type Node struct {
 	grpcLis  net.Listener
 	serveErr chan error
 	walker   *recursive.Walker // nil unless recursive
+	dns      *dnsbridge.Server // nil unless Config.DNSAddr
 	httpLis  net.Listener      // nil unless Config.HTTPAddr
 	httpSrv  *http.Server
 	httpURL  string
@@ -116,6 +122,9 @@ func Start(cfg Config) (n *Node, err error) {
 		grpc.ChainStreamInterceptor(recoverStream(log), authn.Stream()),
 	)
 	authority := &resolver.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
+	if err := n.startDNS(authority.Self); err != nil {
+		return nil, err
+	}
 	if err := n.listenHTTP(authority.Self); err != nil {
 		return nil, err
 	}
@@ -174,6 +183,9 @@ func (n *Node) Stop(ctx context.Context) error {
 		}
 		if n.walker != nil {
 			n.walker.Close()
+		}
+		if err := n.stopDNS(ctx); err != nil {
+			errs = append(errs, err)
 		}
 		if n.store != nil {
 			if err := n.store.Close(); err != nil {
