@@ -11,7 +11,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry"
@@ -28,7 +27,7 @@ var callers = []string{"node-admin", "own-admin", "own-write", "own-read", "pare
 // each caller its own fixture; call makes the call as that caller.
 type matrixRow struct {
 	method string
-	need   string    // role the call needs on the target; "" = any credential (lists filter instead)
+	need   string     // role the call needs on the target; "" = any credential (lists filter instead)
 	okCode codes.Code // what an authorised caller gets
 	setup  func(tx *store.Tx, i int) error
 	call   func(ctx context.Context, r idresv1.RegistryClient, i int) error
@@ -319,8 +318,14 @@ func TestNoForeignLeak(t *testing.T) {
 		exists, notExist func() error
 	}{
 		{"GetIdentifier",
-			func() error { _, err := e.reg.GetIdentifier(foreign, &idresv1.GetIdentifierRequest{Identifier: "88.100.1/P1"}); return err },
-			func() error { _, err := e.reg.GetIdentifier(foreign, &idresv1.GetIdentifierRequest{Identifier: "88.100.1/P2"}); return err }},
+			func() error {
+				_, err := e.reg.GetIdentifier(foreign, &idresv1.GetIdentifierRequest{Identifier: "88.100.1/P1"})
+				return err
+			},
+			func() error {
+				_, err := e.reg.GetIdentifier(foreign, &idresv1.GetIdentifierRequest{Identifier: "88.100.1/P2"})
+				return err
+			}},
 		{"CreateIdentifier",
 			func() error {
 				_, err := e.reg.CreateIdentifier(foreign, &idresv1.CreateIdentifierRequest{Identifier: "88.100.1/P1", Values: []*idresv1.Value{rval(1, "URL", "x")}})
@@ -340,20 +345,50 @@ func TestNoForeignLeak(t *testing.T) {
 				return err
 			}},
 		{"DeleteIdentifier",
-			func() error { _, err := e.reg.DeleteIdentifier(foreign, &idresv1.DeleteIdentifierRequest{Identifier: "88.100.1/P1"}); return err },
-			func() error { _, err := e.reg.DeleteIdentifier(foreign, &idresv1.DeleteIdentifierRequest{Identifier: "88.100.1/P2"}); return err }},
+			func() error {
+				_, err := e.reg.DeleteIdentifier(foreign, &idresv1.DeleteIdentifierRequest{Identifier: "88.100.1/P1"})
+				return err
+			},
+			func() error {
+				_, err := e.reg.DeleteIdentifier(foreign, &idresv1.DeleteIdentifierRequest{Identifier: "88.100.1/P2"})
+				return err
+			}},
 		{"GetPrefix",
-			func() error { _, err := e.reg.GetPrefix(foreign, &idresv1.GetPrefixRequest{Prefix: "88.100.1"}); return err },
-			func() error { _, err := e.reg.GetPrefix(foreign, &idresv1.GetPrefixRequest{Prefix: "88.100.3"}); return err }},
+			func() error {
+				_, err := e.reg.GetPrefix(foreign, &idresv1.GetPrefixRequest{Prefix: "88.100.1"})
+				return err
+			},
+			func() error {
+				_, err := e.reg.GetPrefix(foreign, &idresv1.GetPrefixRequest{Prefix: "88.100.3"})
+				return err
+			}},
 		{"ListIdentifiers",
-			func() error { _, err := e.reg.ListIdentifiers(foreign, &idresv1.ListIdentifiersRequest{Prefix: "88.100.1"}); return err },
-			func() error { _, err := e.reg.ListIdentifiers(foreign, &idresv1.ListIdentifiersRequest{Prefix: "88.100.3"}); return err }},
+			func() error {
+				_, err := e.reg.ListIdentifiers(foreign, &idresv1.ListIdentifiersRequest{Prefix: "88.100.1"})
+				return err
+			},
+			func() error {
+				_, err := e.reg.ListIdentifiers(foreign, &idresv1.ListIdentifiersRequest{Prefix: "88.100.3"})
+				return err
+			}},
 		{"GetTemplate",
-			func() error { _, err := e.reg.GetTemplate(foreign, &idresv1.GetTemplateRequest{Prefix: "88.100.1"}); return err },
-			func() error { _, err := e.reg.GetTemplate(foreign, &idresv1.GetTemplateRequest{Prefix: "88.100.3"}); return err }},
+			func() error {
+				_, err := e.reg.GetTemplate(foreign, &idresv1.GetTemplateRequest{Prefix: "88.100.1"})
+				return err
+			},
+			func() error {
+				_, err := e.reg.GetTemplate(foreign, &idresv1.GetTemplateRequest{Prefix: "88.100.3"})
+				return err
+			}},
 		{"GetDelegation",
-			func() error { _, err := e.reg.GetDelegation(foreign, &idresv1.GetDelegationRequest{Prefix: "88.100.1.9"}); return err },
-			func() error { _, err := e.reg.GetDelegation(foreign, &idresv1.GetDelegationRequest{Prefix: "88.100.1.8"}); return err }},
+			func() error {
+				_, err := e.reg.GetDelegation(foreign, &idresv1.GetDelegationRequest{Prefix: "88.100.1.9"})
+				return err
+			},
+			func() error {
+				_, err := e.reg.GetDelegation(foreign, &idresv1.GetDelegationRequest{Prefix: "88.100.1.8"})
+				return err
+			}},
 		{"RevokeCredential",
 			func() error {
 				own, _ := auth.ParseToken(tok["own-read"])
@@ -410,4 +445,3 @@ func TestCanReadPrivate(t *testing.T) {
 	}
 }
 
-var _ = timestamppb.Now

@@ -2,8 +2,8 @@ package registry_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"log/slog"
 	"net"
 	"sync"

@@ -261,8 +261,14 @@ func TestAuditOneRecordPerChange(t *testing.T) {
 		before       bool // record has a before digest
 		after        bool
 	}{
-		{"CreatePrefix", "88.100", func() error { _, err := r.CreatePrefix(ctx, &idresv1.CreatePrefixRequest{Prefix: &idresv1.Prefix{Prefix: "88.100"}}); return err }, false, true},
-		{"", "", func() error { _, err := r.CreatePrefix(ctx, &idresv1.CreatePrefixRequest{Prefix: &idresv1.Prefix{Prefix: "88.100"}}); return err }, false, false},
+		{"CreatePrefix", "88.100", func() error {
+			_, err := r.CreatePrefix(ctx, &idresv1.CreatePrefixRequest{Prefix: &idresv1.Prefix{Prefix: "88.100"}})
+			return err
+		}, false, true},
+		{"", "", func() error {
+			_, err := r.CreatePrefix(ctx, &idresv1.CreatePrefixRequest{Prefix: &idresv1.Prefix{Prefix: "88.100"}})
+			return err
+		}, false, false},
 		{"CreateIdentifier", "88.100/A", func() error {
 			_, err := r.CreateIdentifier(ctx, &idresv1.CreateIdentifierRequest{Identifier: "88.100/A", Values: []*idresv1.Value{rval(1, "URL", "x")}})
 			return err
@@ -287,16 +293,34 @@ func TestAuditOneRecordPerChange(t *testing.T) {
 			_, err := r.CreateIdentifier(ctx, &idresv1.CreateIdentifierRequest{Identifier: "88.100/B", Values: []*idresv1.Value{rval(1, "batch", "x")}})
 			return err
 		}, false, false},
-		{"DeleteTemplate", "88.100", func() error { _, err := r.DeleteTemplate(ctx, &idresv1.DeleteTemplateRequest{Prefix: "88.100"}); return err }, true, false},
+		{"DeleteTemplate", "88.100", func() error {
+			_, err := r.DeleteTemplate(ctx, &idresv1.DeleteTemplateRequest{Prefix: "88.100"})
+			return err
+		}, true, false},
 		{"SetDelegation", "88.100.9", func() error {
 			_, err := r.SetDelegation(ctx, &idresv1.SetDelegationRequest{Delegation: &idresv1.Delegation{Prefix: "88.100.9", Grpc: []string{"127.0.0.1:1"}}})
 			return err
 		}, false, true},
-		{"RemoveDelegation", "88.100.9", func() error { _, err := r.RemoveDelegation(ctx, &idresv1.RemoveDelegationRequest{Prefix: "88.100.9"}); return err }, true, false},
-		{"IssueCredential", "", func() error { _, err := r.IssueCredential(ctx, &idresv1.IssueCredentialRequest{Prefix: "88.100", Role: "read"}); return err }, false, true},
-		{"DeleteIdentifier", "88.100/A", func() error { _, err := r.DeleteIdentifier(ctx, &idresv1.DeleteIdentifierRequest{Identifier: "88.100/A"}); return err }, true, false},
-		{"", "", func() error { _, err := r.DeleteIdentifier(ctx, &idresv1.DeleteIdentifierRequest{Identifier: "88.100/A"}); return err }, false, false},
-		{"DeletePrefix", "88.100", func() error { _, err := r.DeletePrefix(ctx, &idresv1.DeletePrefixRequest{Prefix: "88.100"}); return err }, true, false},
+		{"RemoveDelegation", "88.100.9", func() error {
+			_, err := r.RemoveDelegation(ctx, &idresv1.RemoveDelegationRequest{Prefix: "88.100.9"})
+			return err
+		}, true, false},
+		{"IssueCredential", "", func() error {
+			_, err := r.IssueCredential(ctx, &idresv1.IssueCredentialRequest{Prefix: "88.100", Role: "read"})
+			return err
+		}, false, true},
+		{"DeleteIdentifier", "88.100/A", func() error {
+			_, err := r.DeleteIdentifier(ctx, &idresv1.DeleteIdentifierRequest{Identifier: "88.100/A"})
+			return err
+		}, true, false},
+		{"", "", func() error {
+			_, err := r.DeleteIdentifier(ctx, &idresv1.DeleteIdentifierRequest{Identifier: "88.100/A"})
+			return err
+		}, false, false},
+		{"DeletePrefix", "88.100", func() error {
+			_, err := r.DeletePrefix(ctx, &idresv1.DeletePrefixRequest{Prefix: "88.100"})
+			return err
+		}, true, false},
 	}
 	var seen uint64
 	for i, s := range steps {
