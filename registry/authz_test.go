@@ -444,4 +444,3 @@ func TestCanReadPrivate(t *testing.T) {
 		}
 	}
 }
-
