@@ -40,9 +40,10 @@ type Target struct {
 	DNSZone string
 	// Timeout bounds each step; 0 means 10 s.
 	Timeout time.Duration
-	// Flags names the command-line flag of each role and endpoint, for
-	// skip reasons ("no --dns given"); nil uses the idres conform flags.
-	Flags map[string]string
+	// Missing gives the skip reason when a role lacks an endpoint, keyed
+	// "role:KIND" (KIND is GRPC, DNS, HTTP or ZONE); absent keys read
+	// "no --flag given" with the idres conform flag names.
+	Missing map[string]string
 }
 
 // Status of a case.
@@ -116,9 +117,6 @@ func Run(ctx context.Context, t Target, cases []*Case, each func(Result)) (Summa
 	var sum Summary
 	if t.Timeout == 0 {
 		t.Timeout = 10 * time.Second
-	}
-	if t.Flags == nil {
-		t.Flags = defaultFlags
 	}
 	if t.Nodes[RoleServer].GRPC == "" {
 		return sum, errors.New("no server address")
@@ -252,11 +250,14 @@ func (r *run) skipReason(c *Case) string {
 			if kind == "DNSADDR" {
 				kind = "DNS"
 			}
-			flag := r.t.Flags[role+":"+kind]
-			if flag == "" {
-				flag = role + " " + strings.ToLower(kind)
+			key := role + ":" + kind
+			if reason = r.t.Missing[key]; reason == "" {
+				flag := defaultFlags[key]
+				if flag == "" {
+					flag = role + " " + strings.ToLower(kind)
+				}
+				reason = "no " + flag + " given"
 			}
-			reason = "no " + flag + " given"
 		}
 	}
 	for _, s := range append(append([]*Step{}, c.Setup...), c.Steps...) {
