@@ -121,11 +121,17 @@ func (a *Authority) lookup(ctx context.Context, tx *store.Tx, id ident.ID, req *
 // is held here.
 func (a *Authority) prefixHandle(ctx context.Context, tx *store.Tx, id ident.ID, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
 	target, err := ident.ParsePrefix(id.Suffix)
-	if err != nil || target == "" {
-		if err == nil {
-			err = fmt.Errorf("prefix handle names no prefix")
+	if err != nil {
+		// Point into the request as asked (ID-007): the bad prefix is the
+		// handle's suffix, which starts after "0.NA/".
+		raw := req.GetIdentifier()
+		ie := &ident.Error{Input: raw, Part: "suffix", Pos: len(id.Prefix) + 1, Msg: "prefix handle names no valid prefix: " + err.Error()}
+		var inner *ident.Error
+		if errors.As(err, &inner) {
+			ie.Pos += inner.Pos
+			ie.Msg = "prefix handle names no valid prefix: " + inner.Msg
 		}
-		return invalid(id.String(), fmt.Errorf("prefix handle %q: %w", id.String(), err)), nil
+		return invalid(raw, ie), nil
 	}
 	folded := ident.Fold(target)
 	resp := &idresv1.ResolveResponse{Identifier: id.String()}
@@ -133,16 +139,17 @@ func (a *Authority) prefixHandle(ctx context.Context, tx *store.Tx, id ident.ID,
 		resp.Authoritative, resp.Zone = true, held.Prefix
 		svc := proto.Clone(a.selfOrEmpty()).(*idresv1.Delegation)
 		svc.Prefix = held.Prefix
-		return serviceAnswer(resp, svc, req), nil
+		return serviceAnswer(resp, svc, req, negativeTTL(held)), nil
 	}
 	if d, err := tx.Delegation(folded); err == nil {
 		resp.Authoritative = true
+		negTTL := uint32(value.DefaultNegTTL)
 		if parent, ok := ident.Parent(d.Prefix); ok {
 			if z, _, _ := zoneCut(tx, ident.Fold(parent)); z != nil {
-				resp.Zone = z.Prefix
+				resp.Zone, negTTL = z.Prefix, negativeTTL(z)
 			}
 		}
-		return serviceAnswer(resp, d, req), nil
+		return serviceAnswer(resp, d, req, negTTL), nil
 	}
 	// Neither held nor delegated here: answer as for any identifier under
 	// the target prefix (a referral towards it, or a denial).
@@ -194,11 +201,13 @@ func ServiceValues(d *idresv1.Delegation) []*idresv1.Value {
 	return out
 }
 
-func serviceAnswer(resp *idresv1.ResolveResponse, d *idresv1.Delegation, req *idresv1.ResolveRequest) *idresv1.ResolveResponse {
+// serviceAnswer answers a prefix handle from d; negTTL is the answering
+// zone's negative TTL, for a filter that matches nothing (OUT-003).
+func serviceAnswer(resp *idresv1.ResolveResponse, d *idresv1.Delegation, req *idresv1.ResolveRequest, negTTL uint32) *idresv1.ResolveResponse {
 	vals := value.Filter(ServiceValues(d), req.GetTypes(), req.GetIndexes())
 	if len(vals) == 0 {
 		resp.Outcome = idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND
-		resp.Ttl = value.DefaultNegTTL
+		resp.Ttl = negTTL
 		resp.Message = "no service value matches the type and index filter"
 		return resp
 	}

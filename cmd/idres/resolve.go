@@ -11,7 +11,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "resolve",
-		Usage:   "ID [--type T]... [--index N]... [--recursive]",
+		Usage:   "ID [--type T]... [--index N]... [--recursive] [--trace]",
 		Summary: "resolve an identifier (no credential needed)",
 		Run:     runResolve,
 	})
@@ -43,12 +43,16 @@ func runResolve(ctx context.Context, e *env, args []string) int {
 	fs.Var(&types, "type", "only values of this `type` (repeatable; exact match)")
 	fs.Var(&indexes, "index", "only the value at this `index` (repeatable)")
 	recursive := fs.Bool("recursive", false, "ask the node to follow referrals")
+	trace := fs.Bool("trace", false, "walk the referrals from --server yourself and print each step (like dig +trace)")
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
 		return code
 	}
 	if len(pos) != 1 {
 		return e.usageError("want exactly one identifier, got %d arguments", len(pos))
+	}
+	if *trace {
+		return runTrace(ctx, e, &idresv1.ResolveRequest{Identifier: pos[0], Types: types, Indexes: indexes})
 	}
 	return e.withClient(ctx, func(ctx context.Context, c *client.Client) int {
 		resp, err := c.Resolve(ctx, &idresv1.ResolveRequest{Identifier: pos[0], Types: types, Indexes: indexes, Recursive: *recursive})

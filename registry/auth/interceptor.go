@@ -25,12 +25,17 @@ type Authenticator struct {
 	Now func() time.Time
 }
 
+// UnauthenticatedMessage is the one message of every Unauthenticated
+// answer (REG-001): a missing token and a wrong one read the same, so a
+// caller cannot probe which part of a token was wrong.
+const UnauthenticatedMessage = "missing or invalid credential: send \"authorization: Bearer <token>\" with a valid token"
+
 func (a *Authenticator) authenticate(ctx context.Context, method string) (context.Context, error) {
 	raw := BearerFromContext(ctx)
 	if raw == "" {
 		for _, p := range a.Required {
 			if strings.HasPrefix(method, p) {
-				return nil, status.Error(codes.Unauthenticated, "this call needs a credential: send \"authorization: Bearer <token>\"")
+				return nil, status.Error(codes.Unauthenticated, UnauthenticatedMessage)
 			}
 		}
 		return ctx, nil
@@ -47,7 +52,7 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 	})
 	if err != nil {
 		if err == ErrUnauthenticated {
-			return nil, status.Error(codes.Unauthenticated, "invalid credential")
+			return nil, status.Error(codes.Unauthenticated, UnauthenticatedMessage)
 		}
 		return nil, status.Error(codes.Internal, "credential check failed")
 	}

@@ -36,7 +36,7 @@ func (s *Service) Snapshot(_ *idresv1.SnapshotRequest, stream idresv1.Backup_Sna
 	ctx := stream.Context()
 	c := auth.FromContext(ctx)
 	if c == nil {
-		return status.Error(codes.Unauthenticated, "this call needs a credential: send \"authorization: Bearer <token>\"")
+		return status.Error(codes.Unauthenticated, auth.UnauthenticatedMessage)
 	}
 	if c.Prefix != "" || c.Role != auth.RoleAdmin {
 		return status.Errorf(codes.PermissionDenied, "backup needs the node administrator credential (admin on the root); credential %s is %s on %q", c.ID, c.Role, c.Prefix)

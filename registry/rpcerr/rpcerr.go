@@ -51,7 +51,7 @@ func Status(ctx context.Context, err error) error {
 	case errors.Is(err, store.ErrNotEmpty), errors.Is(err, ErrFailedPrecondition):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, auth.ErrUnauthenticated):
-		return status.Error(codes.Unauthenticated, "invalid credential")
+		return status.Error(codes.Unauthenticated, auth.UnauthenticatedMessage)
 	case errors.Is(err, auth.ErrPermission):
 		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, ErrLimit):

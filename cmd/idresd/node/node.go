@@ -90,9 +90,10 @@ func Start(cfg Config) (n *Node, err error) {
 		log = slog.Default()
 	}
 	n = &Node{cfg: cfg, log: log, serveErr: make(chan error, 4)}
+	started := n // "return nil, err" clears n before this runs
 	defer func() {
 		if err != nil {
-			n.Stop(context.Background())
+			started.Stop(context.Background())
 		}
 	}()
 

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/idres/idres/cmd/idresd/node"
+)
+
+// hierNode starts a real node on loopback and returns it with its
+// administrator token.
+func hierNode(t *testing.T) (*node.Node, string) {
+	t.Helper()
+	n, err := node.Start(node.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop(context.Background()) })
+	tok, err := os.ReadFile(n.AdminTokenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, strings.TrimSpace(string(tok))
+}
+
+// TestDelegateCommandsAndTrace drives delegate, delegations, undelegate
+// and resolve --trace against a root node and a leaf node.
+func TestDelegateCommandsAndTrace(t *testing.T) {
+	root, rootTok := hierNode(t)
+	leaf, leafTok := hierNode(t)
+	at := func(n *node.Node, tok string, args ...string) (int, string, string) {
+		t.Helper()
+		return runCLI(t, nil, append([]string{"--server", n.GRPCAddr(), "--token", tok}, args...)...)
+	}
+	must := func(code int, out, errOut string) string {
+		t.Helper()
+		if code != exitOK {
+			t.Fatalf("exit %d: %s%s", code, out, errOut)
+		}
+		return out
+	}
+	must(at(root, rootTok, "prefix", "create", ""))
+	must(at(leaf, leafTok, "prefix", "create", "88"))
+	must(at(leaf, leafTok, "create", "88/part-1", "1:URL=https://example.com/1"))
+
+	steps := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string // regexp
+	}{
+		{"delegate", []string{"delegate", "88", "--grpc", "127.0.0.1:1," + leaf.GRPCAddr(), "--dns", "127.0.0.12", "--ttl", "600"}, exitOK, `delegated 88 to 127\.0\.0\.1:1, 127\.0\.0\.1:\d+ \(ttl 600\)`},
+		{"delegate without --grpc", []string{"delegate", "86"}, exitUsage, ``},
+		{"delegate under no zone of the node", []string{"delegate", "88.1", "--grpc", "127.0.0.1:1"}, exitNegative, ``},
+		{"delegations", []string{"delegations"}, exitOK, `(?m)^88\s+600\s+127\.0\.0\.1:1,127\.0\.0\.1:\d+\s+127\.0\.0\.12\s+-$`},
+		{"delegations of another zone", []string{"delegations", "86"}, exitOK, `^;; prefix\s+ttl\s+grpc\s+dns\s+http\n$`},
+		{"resolve at the root refers", []string{"resolve", "88/part-1"}, exitOK, `REFERRAL`},
+		// The first endpoint is a closed port: the trace shows the failure
+		// and the failover.
+		{"trace", []string{"resolve", "--trace", "88/part-1"}, exitOK,
+			`(?s)1\. zone \.: asked 127\.0\.0\.1:\d+: REFERRAL to 88 .*2\. zone 88: 127\.0\.0\.1:1 gave no answer.*3\. zone 88: asked 127\.0\.0\.1:\d+: OK \(authoritative\).*https://example\.com/1`},
+		{"trace of a missing prefix", []string{"resolve", "--trace", "86/x"}, exitNegative, `PREFIX_NOT_FOUND`},
+		{"undelegate", []string{"undelegate", "88"}, exitOK, `removed the delegation of 88`},
+		{"undelegate again", []string{"undelegate", "88"}, exitNegative, ``},
+	}
+	for _, s := range steps {
+		code, out, errOut := at(root, rootTok, s.args...)
+		if code != s.wantCode {
+			t.Fatalf("%s: exit %d, want %d\n%s%s", s.name, code, s.wantCode, out, errOut)
+		}
+		if !regexp.MustCompile(s.wantOut).MatchString(out) {
+			t.Fatalf("%s: output does not match %q:\n%s", s.name, s.wantOut, out)
+		}
+	}
+}
