@@ -27,13 +27,14 @@ func run(args []string) int {
 	var cfg node.Config
 	fs.StringVar(&cfg.DataDir, "data", "idres-data", "data directory (holds idres.db and admin.token)")
 	fs.StringVar(&cfg.GRPCAddr, "grpc", "127.0.0.1:7420", "gRPC listen address")
-	fs.StringVar(&cfg.HTTPAddr, "http", "", "HTTP gateway listen address, e.g. 127.0.0.1:8080 (off when empty)")
-	fs.StringVar(&cfg.HTTPURL, "http-url", "", "public base URL of the HTTP gateway, advertised in service values (default http://<bound address>)")
 	fs.StringVar(&cfg.DNSAddr, "dns", "", "DNS bridge listen address (UDP and TCP), e.g. 127.0.0.11:53 (off when empty)")
 	fs.StringVar(&cfg.DNSZone, "dns-zone", "id.example.", "DNS zone the bridge serves; the root prefix is its apex")
+	fs.StringVar(&cfg.HTTPAddr, "http", "", "HTTP gateway listen address, e.g. 127.0.0.1:8080 (off when empty)")
+	fs.StringVar(&cfg.HTTPURL, "http-url", "", "public base URL of the HTTP gateway, advertised in service values (default http://<bound address>)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback address (off by default)")
+	readyFile := fs.String("ready-file", "", "once serving, write the bound listener addresses to this file as JSON (for scripts and tests using port 0)")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long to drain in-flight calls on SIGINT/SIGTERM")
 	recursiveFlags(fs, &cfg.Recursive)
 	configFile := fs.String("config", "", "TOML file of settings (keys are flag names); flags win over IDRESD_* env over file")
@@ -79,6 +80,13 @@ func run(args []string) int {
 	if err != nil {
 		log.Error("start failed", "err", err)
 		return 1
+	}
+	if *readyFile != "" {
+		if err := writeReadyFile(*readyFile, n.Endpoints()); err != nil {
+			log.Error("write ready file", "err", err)
+			n.Stop(context.Background())
+			return 1
+		}
 	}
 	if n.AdminTokenPath != "" {
 		fmt.Fprintf(os.Stderr, "idresd: administrator token written to %s (mode 0600); use it with: idres --token-file %s\n", n.AdminTokenPath, n.AdminTokenPath)

@@ -89,8 +89,10 @@ func Start(cfg Config) (n *Node, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	n = &Node{cfg: cfg, log: log, serveErr: make(chan error, 4)}
-	started := n // "return nil, err" clears n before this runs
+	// The cleanup holds its own pointer: every error return sets the named
+	// result n to nil before deferred calls run.
+	started := &Node{cfg: cfg, log: log, serveErr: make(chan error, 4)}
+	n = started
 	defer func() {
 		if err != nil {
 			started.Stop(context.Background())
@@ -153,6 +155,19 @@ func Start(cfg Config) (n *Node, err error) {
 
 // GRPCAddr is the address the gRPC listener is bound to.
 func (n *Node) GRPCAddr() string { return n.grpcLis.Addr().String() }
+
+// Endpoints maps each running listener's kind ("grpc", "dns", "http") to
+// its bound address, for --ready-file and tests.
+func (n *Node) Endpoints() map[string]string {
+	eps := map[string]string{"grpc": n.GRPCAddr()}
+	if n.dns != nil {
+		eps["dns"] = n.DNSAddr()
+	}
+	if n.httpLis != nil {
+		eps["http"] = n.HTTPAddr()
+	}
+	return eps
+}
 
 // Store is the node's store.
 func (n *Node) Store() *store.Store { return n.store }
