@@ -5,6 +5,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,6 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
-	"github.com/idres/idres/registry"
 	"github.com/idres/idres/registry/auth"
 	"github.com/idres/idres/registry/backup"
 	"github.com/idres/idres/registry/store"
@@ -53,23 +53,27 @@ type Config struct {
 	// HTTPURL is the gateway's public base URL, advertised in the node's
 	// service values; "" means http://<bound address>.
 	HTTPURL string
+	// Security is TLS, limits and the per-credential rate (security.go).
+	Security SecurityConfig
 }
 
 // Node is a running idresd.
 type Node struct {
-	cfg      Config
-	log      *slog.Logger
-	store    *store.Store
-	grpc     *grpc.Server
-	health   *health.Server
-	grpcLis  net.Listener
-	serveErr chan error
-	walker   *recursive.Walker // nil unless recursive
-	dns      *dnsbridge.Server // nil unless Config.DNSAddr
-	httpLis  net.Listener      // nil unless Config.HTTPAddr
-	httpSrv  *http.Server
-	httpURL  string
-	ready    atomic.Bool
+	cfg       Config
+	log       *slog.Logger
+	store     *store.Store
+	grpc      *grpc.Server
+	health    *health.Server
+	grpcLis   net.Listener
+	serveErr  chan error
+	tlsConfig *tls.Config       // nil when plaintext (security.go)
+	limiter   *auth.RateLimiter // per-credential rate (security.go)
+	walker    *recursive.Walker // nil unless recursive
+	dns       *dnsbridge.Server // nil unless Config.DNSAddr
+	httpLis   net.Listener      // nil unless Config.HTTPAddr
+	httpSrv   *http.Server
+	httpURL   string
+	ready     atomic.Bool
 
 	// Metrics is the node's Prometheus registry; every front end registers
 	// its collectors here and the HTTP gateway serves it at /metrics.
@@ -99,6 +103,9 @@ func Start(cfg Config) (n *Node, err error) {
 		}
 	}()
 
+	if err := n.initSecurity(); err != nil {
+		return nil, err
+	}
 	n.store, err = store.Open(cfg.DataDir, store.Options{Now: cfg.Now})
 	if err != nil {
 		return nil, err
@@ -120,10 +127,10 @@ func Start(cfg Config) (n *Node, err error) {
 		return nil, fmt.Errorf("listen gRPC on %s: %w", cfg.GRPCAddr, err)
 	}
 	authn := &auth.Authenticator{Store: n.store, Required: []string{"/idres.v1.Registry/", "/idres.v1.Admin/"}, Now: cfg.Now}
-	n.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recoverUnary(log), authn.Unary()),
-		grpc.ChainStreamInterceptor(recoverStream(log), authn.Stream()),
-	)
+	n.grpc = grpc.NewServer(append(n.grpcOptions(),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), authn.Unary(), n.limiter.Unary()),
+		grpc.ChainStreamInterceptor(recoverStream(log), authn.Stream(), n.limiter.Stream()),
+	)...)
 	authority := &resolver.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
 	if err := n.startDNS(authority.Self); err != nil {
 		return nil, err
@@ -137,7 +144,11 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	idresv1.RegisterResolverServer(n.grpc, resolver.NewService(res))
 	idresv1.RegisterAdminServer(n.grpc, &recursive.AdminService{Cache: n.walkerCache()})
-	idresv1.RegisterRegistryServer(n.grpc, registry.New(n.store, log))
+	reg, err := n.newRegistry()
+	if err != nil {
+		return nil, err
+	}
+	idresv1.RegisterRegistryServer(n.grpc, reg)
 	idresv1.RegisterBackupServer(n.grpc, backup.New(n.store))
 	n.health = health.NewServer()
 	healthpb.RegisterHealthServer(n.grpc, n.health)

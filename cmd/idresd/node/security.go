@@ -1,0 +1,155 @@
+package node
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/idres/idres/registry"
+	"github.com/idres/idres/registry/auth"
+)
+
+// DefaultMaxRecvMsgSize bounds one gRPC message: large enough for an
+// identifier of a few hundred large values or an Import batch of small
+// ones, small enough that a client cannot make the node buffer much.
+const DefaultMaxRecvMsgSize = 16 << 20
+
+// SecurityConfig is the transport security and the limits of the gRPC
+// listener (design §6).
+type SecurityConfig struct {
+	// TLSCert and TLSKey are PEM files; both or neither.
+	TLSCert, TLSKey string
+	// ClientCA, when set, is a PEM bundle: clients must present a
+	// certificate it signed (mutual TLS). Needs TLSCert.
+	ClientCA string
+	// Insecure allows plaintext on a non-loopback listen address.
+	Insecure bool
+	// Limits bound values and list pages; zero fields mean the design's
+	// ceilings.
+	Limits registry.Limits
+	// MaxRecvMsgSize bounds one incoming gRPC message in bytes; 0 means
+	// DefaultMaxRecvMsgSize.
+	MaxRecvMsgSize int
+	// RateLimit is each credential's sustained calls per second; 0 means
+	// unlimited. RateBurst is its bucket size (0 means max(1, RateLimit)).
+	RateLimit float64
+	RateBurst int
+}
+
+// Check reports an unusable combination. grpcAddr is the listen address,
+// checked without listening: plaintext is allowed only on loopback unless
+// Insecure is set.
+func (c SecurityConfig) Check(grpcAddr string) error {
+	switch {
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	case c.ClientCA != "" && c.TLSCert == "":
+		return errors.New("--client-ca needs --tls-cert and --tls-key")
+	case c.TLSCert == "" && !c.Insecure && !IsLoopback(grpcAddr):
+		return fmt.Errorf("refusing plaintext gRPC on %s, which is not a loopback address: give --tls-cert and --tls-key, or --insecure to allow plaintext", grpcAddr)
+	case c.MaxRecvMsgSize < 0:
+		return errors.New("--max-msg-size must not be negative")
+	case c.RateLimit < 0 || c.RateBurst < 0:
+		return errors.New("--rate-limit and --rate-burst must not be negative")
+	}
+	return c.Limits.Check()
+}
+
+// IsLoopback reports whether a listen address (host:port) binds only a
+// loopback interface. An empty or unspecified host binds every interface.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ServerTLS loads the listener's TLS configuration, or nil for plaintext.
+func (c SecurityConfig) ServerTLS() (*tls.Config, error) {
+	if c.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS key pair %s, %s: %w", c.TLSCert, c.TLSKey, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.ClientCA != "" {
+		pool, err := LoadCertPool(c.ClientCA)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// LoadCertPool reads a PEM bundle of CA certificates.
+func LoadCertPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read CA bundle: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
+
+// initSecurity checks the security configuration and prepares what the
+// gRPC server needs; it runs before anything listens.
+func (n *Node) initSecurity() error {
+	sc := n.cfg.Security
+	if err := sc.Check(n.cfg.GRPCAddr); err != nil {
+		return err
+	}
+	var err error
+	if n.tlsConfig, err = sc.ServerTLS(); err != nil {
+		return err
+	}
+	burst := sc.RateBurst
+	if burst == 0 {
+		burst = max(1, int(sc.RateLimit))
+	}
+	n.limiter = &auth.RateLimiter{Rate: sc.RateLimit, Burst: burst, Now: n.cfg.Now}
+	return nil
+}
+
+// grpcOptions are the server options of the security configuration.
+func (n *Node) grpcOptions() []grpc.ServerOption {
+	size := n.cfg.Security.MaxRecvMsgSize
+	if size == 0 {
+		size = DefaultMaxRecvMsgSize
+	}
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(size)}
+	if n.tlsConfig != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(n.tlsConfig)))
+	}
+	return opts
+}
+
+// newRegistry is the Registry service with the configured limits.
+func (n *Node) newRegistry() (*registry.Service, error) {
+	svc := registry.New(n.store, n.log)
+	if err := svc.SetLimits(n.cfg.Security.Limits); err != nil {
+		return nil, err
+	}
+	return svc, nil
+}
+
+// TLSConfig is the listener's TLS configuration (nil when plaintext), for
+// other listeners of the node to share.
+func (n *Node) TLSConfig() *tls.Config { return n.tlsConfig }
