@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 PROTOS  := $(wildcard proto/idres/v1/*.proto)
 
-.PHONY: all build run test test-short proto bench lint fuzz clean
+.PHONY: all build run test test-short proto bench lint fuzz soak clean
 
 all: build
 
@@ -34,9 +34,21 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# Runs every fuzz target of every package for FUZZTIME each (make test runs
+# their seed corpora). A crasher stops the run and stays in testdata/fuzz.
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./registry/ident
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== fuzz $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+# Crash-and-restart soak: SOAK_ROUNDS rounds of SIGKILL under load.
+SOAK_ROUNDS ?= 100
+soak:
+	IDRES_CRASH_ROUNDS=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout 60m -run 'TestCrash' -v ./cmd/idresd
 
 clean:
 	rm -rf $(BIN)
