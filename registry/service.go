@@ -98,10 +98,12 @@ func (s *Service) ListPrefixes(ctx context.Context, req *idresv1.ListPrefixesReq
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	after, err := decodeToken(req.GetPageToken(), "")
+	// Tagged so that a token of another listing is refused (REG-005).
+	after, err := decodeToken(req.GetPageToken(), prefixTokenTag)
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
+	after = strings.TrimPrefix(after, prefixTokenTag)
 	resp := &idresv1.ListPrefixesResponse{}
 	err = s.store.View(func(tx *store.Tx) error {
 		// Walk in pages of the store, keeping what the caller covers, until
@@ -118,7 +120,7 @@ func (s *Service) ListPrefixes(ctx context.Context, req *idresv1.ListPrefixesReq
 				}
 				if len(resp.Prefixes) == size {
 					if more || i < len(batch)-1 {
-						resp.NextPageToken = encodeToken(after)
+						resp.NextPageToken = encodeToken(prefixTokenTag + after)
 					}
 					return nil
 				}
@@ -341,6 +343,10 @@ func pageSize(n uint32) (int, error) {
 	}
 	return int(n), nil
 }
+
+// prefixTokenTag starts ListPrefixes page tokens. Identifier tokens start
+// with "<prefix>/", which no tag is.
+const prefixTokenTag = "prefix:"
 
 // Page tokens are the last key returned, opaque to clients.
 func encodeToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }

@@ -19,9 +19,9 @@ import (
 )
 
 // TestRegistryUnauthenticated pins REG-001: every Registry call needs a
-// token, and a missing, malformed, unknown or wrong one gets the same code
-// and the same message, so a caller learns nothing about which part was
-// wrong.
+// token; a missing one says how to send one, and a malformed, unknown or
+// wrong one gets one and the same message, so a caller learns nothing
+// about which part was wrong.
 func TestRegistryUnauthenticated(t *testing.T) {
 	g := startGRPCNode(t)
 	g.mustCreatePrefix(t, &idresv1.Prefix{Prefix: "88"})
@@ -73,6 +73,12 @@ func TestRegistryUnauthenticated(t *testing.T) {
 				if st.Code() != codes.Unauthenticated {
 					t.Fatalf("code = %v (%q), want Unauthenticated", st.Code(), st.Message())
 				}
+				if tok.token == "" {
+					if !strings.Contains(st.Message(), "authorization: Bearer") {
+						t.Errorf("message %q does not say how to send a token", st.Message())
+					}
+					return
+				}
 				if firstMsg == "" {
 					firstMsg = st.Message()
 				}
@@ -109,6 +115,13 @@ func TestRegistryErrors(t *testing.T) {
 		resp, err := g.admin.ListIdentifiers(ctxT(t), &idresv1.ListIdentifiersRequest{Prefix: "88.100", PageSize: 1})
 		if err != nil || resp.NextPageToken == "" {
 			t.Fatalf("ListIdentifiers: %v, %v", resp, err)
+		}
+		return resp.NextPageToken
+	}()
+	prefixListing := func() string {
+		resp, err := g.admin.ListPrefixes(ctxT(t), &idresv1.ListPrefixesRequest{PageSize: 1})
+		if err != nil || resp.NextPageToken == "" {
+			t.Fatalf("ListPrefixes: %v, %v", resp, err)
 		}
 		return resp.NextPageToken
 	}()
@@ -191,6 +204,14 @@ func TestRegistryErrors(t *testing.T) {
 		}, codes.InvalidArgument, "page_token"},
 		{"list identifiers: token of another listing", func(ctx context.Context) error {
 			_, err := r.ListIdentifiers(ctx, &idresv1.ListIdentifiersRequest{Prefix: "86", PageToken: otherListing})
+			return err
+		}, codes.InvalidArgument, "page_token"},
+		{"list prefixes: token of an identifier listing", func(ctx context.Context) error {
+			_, err := r.ListPrefixes(ctx, &idresv1.ListPrefixesRequest{PageToken: otherListing})
+			return err
+		}, codes.InvalidArgument, "page_token"},
+		{"list identifiers: token of a prefix listing", func(ctx context.Context) error {
+			_, err := r.ListIdentifiers(ctx, &idresv1.ListIdentifiersRequest{Prefix: "88.100", PageToken: prefixListing})
 			return err
 		}, codes.InvalidArgument, "page_token"},
 		{"list prefixes: garbage page token", func(ctx context.Context) error {
