@@ -37,6 +37,7 @@ func run(args []string) int {
 	readyFile := fs.String("ready-file", "", "once serving, write the bound listener addresses to this file as JSON (for scripts and tests using port 0)")
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long to drain in-flight calls on SIGINT/SIGTERM")
 	recursiveFlags(fs, &cfg.Recursive)
+	securityFlags(fs, &cfg.Security)
 	configFile := fs.String("config", "", "TOML file of settings (keys are flag names); flags win over IDRESD_* env over file")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration, secrets masked, and exit")
 	if err := fs.Parse(args); err != nil {

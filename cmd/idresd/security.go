@@ -1,0 +1,24 @@
+package main
+
+import (
+	"flag"
+
+	"github.com/idres/idres/cmd/idresd/node"
+	"github.com/idres/idres/registry"
+	"github.com/idres/idres/registry/value"
+)
+
+// securityFlags registers TLS, limit and rate flags (design §6). The
+// node checks their combination at start (node.SecurityConfig.Check).
+func securityFlags(fs *flag.FlagSet, sc *node.SecurityConfig) {
+	fs.StringVar(&sc.TLSCert, "tls-cert", "", "PEM certificate of the gRPC listener (with --tls-key)")
+	fs.StringVar(&sc.TLSKey, "tls-key", "", "PEM private key of the gRPC listener (with --tls-cert)")
+	fs.StringVar(&sc.ClientCA, "client-ca", "", "PEM CA bundle: require client certificates it signed (mutual TLS)")
+	fs.BoolVar(&sc.Insecure, "insecure", false, "allow plaintext gRPC on a non-loopback address")
+	fs.IntVar(&sc.MaxRecvMsgSize, "max-msg-size", node.DefaultMaxRecvMsgSize, "largest gRPC request in bytes")
+	fs.IntVar(&sc.Limits.MaxValues, "max-values", value.MaxValues, "most values per identifier (at most 1000)")
+	fs.IntVar(&sc.Limits.MaxValueBytes, "max-value-size", value.MaxDataLen, "most bytes of data per value (at most 65536)")
+	fs.IntVar(&sc.Limits.MaxPageSize, "max-page-size", registry.MaxPageSize, "largest page a List call may ask for (at most 1000)")
+	fs.Float64Var(&sc.RateLimit, "rate-limit", 1000, "calls per second each credential may make on average (0: unlimited)")
+	fs.IntVar(&sc.RateBurst, "rate-burst", 2000, "calls a credential may make at once (token bucket size)")
+}
