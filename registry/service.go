@@ -56,6 +56,11 @@ func (s *Service) CreatePrefix(ctx context.Context, req *idresv1.CreatePrefixReq
 	if _, err := ident.ParsePrefix(p.Prefix); err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
+	if strings.EqualFold(p.Prefix, ident.PrefixHandlePrefix) {
+		// Every "0.NA/x" resolves as a prefix handle (ID-008): identifiers
+		// of a zone named 0.NA could never be resolved.
+		return nil, rpcerr.Status(ctx, fmt.Errorf("%w: prefix %q is reserved for prefix handles", rpcerr.ErrInvalidArgument, p.Prefix))
+	}
 	if _, err := authorize(ctx, ident.Fold(p.Prefix), auth.RoleAdmin); err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}

@@ -190,6 +190,10 @@ func TestRegistryErrors(t *testing.T) {
 			_, err := r.CreatePrefix(ctx, &idresv1.CreatePrefixRequest{Prefix: &idresv1.Prefix{Prefix: "88.-1"}})
 			return err
 		}, codes.InvalidArgument, "prefix at byte 3"},
+		{"create prefix: 0.NA is reserved", func(ctx context.Context) error {
+			_, err := r.CreatePrefix(ctx, &idresv1.CreatePrefixRequest{Prefix: &idresv1.Prefix{Prefix: "0.na"}})
+			return err
+		}, codes.InvalidArgument, "reserved for prefix handles"},
 		{"list identifiers: page_size over 1000", func(ctx context.Context) error {
 			_, err := r.ListIdentifiers(ctx, &idresv1.ListIdentifiersRequest{Prefix: "88.100", PageSize: 1001})
 			return err

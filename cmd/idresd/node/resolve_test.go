@@ -18,7 +18,7 @@ import (
 // node: the in-band outcome and what comes with it.
 type resolveCase struct {
 	name    string
-	asAdmin bool // send the administrator token
+	as      string // "" anonymous, "admin", or a credential of startHierarchy: "reader" (88.100), "other" (86)
 	req     *idresv1.ResolveRequest
 	outcome idresv1.Outcome
 	values  []uint32 // indexes of the values returned, in order
@@ -106,6 +106,9 @@ func checkResolve(t *testing.T, c *client.Client, tt resolveCase) *idresv1.Resol
 // child node that holds 88.100.7.
 type hierarchy struct {
 	parent, child *grpcNode
+	// clients of the parent by credential: "admin", "reader" (read on
+	// 88.100), "other" (read on 86).
+	clients map[string]*client.Client
 }
 
 func startHierarchy(t *testing.T) hierarchy {
@@ -132,6 +135,15 @@ func startHierarchy(t *testing.T) hierarchy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.parent.mustCreateID(t, "88.100/Café-Straße", val(1, "note", "non-ASCII suffix", 0))
+	h.clients = map[string]*client.Client{"admin": h.parent.admin}
+	for name, prefix := range map[string]string{"reader": "88.100", "other": "86"} {
+		resp, err := h.parent.admin.IssueCredential(ctxT(t), &idresv1.IssueCredentialRequest{Prefix: prefix, Role: "read"})
+		if err != nil {
+			t.Fatalf("IssueCredential(%s): %v", prefix, err)
+		}
+		h.clients[name] = h.parent.dial(t, resp.Token)
+	}
 	h.child.mustCreatePrefix(t, &idresv1.Prefix{Prefix: "88.100.7", NegativeTtl: proto.Uint32(120)})
 	h.child.mustCreateID(t, "88.100.7/X", val(1, "URL", "https://child.example.com/x", 900))
 	return h
@@ -157,8 +169,8 @@ func TestResolveOutcomes(t *testing.T) {
 		{name: "two types", req: reqTypes("88.100/part-1", "manufacturer", "URL"), outcome: OK, values: []uint32{1, 2, 4}, ttl: 300, auth: true, zone: "88.100"},
 		{name: "index filter", req: reqIndexes("88.100/part-1", 2), outcome: OK, values: []uint32{2}, ttl: 600, auth: true, zone: "88.100"},
 		{name: "type and index filter", req: &idresv1.ResolveRequest{Identifier: "88.100/part-1", Types: []string{"URL"}, Indexes: []uint32{2, 4}}, outcome: OK, values: []uint32{2}, ttl: 600, auth: true, zone: "88.100"},
-		{name: "admin sees private", asAdmin: true, req: req("88.100/part-1"), outcome: OK, values: []uint32{1, 2, 3, 4}, ttl: 300, auth: true, zone: "88.100"},
-		{name: "admin, private by type", asAdmin: true, req: reqTypes("88.100/part-1", "batch"), outcome: OK, values: []uint32{3}, ttl: 3600, auth: true, zone: "88.100", data: []string{"B-42"}},
+		{name: "admin sees private", as: "admin", req: req("88.100/part-1"), outcome: OK, values: []uint32{1, 2, 3, 4}, ttl: 300, auth: true, zone: "88.100"},
+		{name: "admin, private by type", as: "admin", req: reqTypes("88.100/part-1", "batch"), outcome: OK, values: []uint32{3}, ttl: 3600, auth: true, zone: "88.100", data: []string{"B-42"}},
 
 		// VALUES_NOT_FOUND carries the zone's negative TTL.
 		{name: "type matches nothing", req: reqTypes("88.100/part-1", "EMAIL"), outcome: NoValues, ttl: 600, auth: true, zone: "88.100", ident: "88.100/Part-1"},
@@ -166,8 +178,17 @@ func TestResolveOutcomes(t *testing.T) {
 		{name: "index matches nothing", req: reqIndexes("88.100/part-1", 9), outcome: NoValues, ttl: 600, auth: true, zone: "88.100"},
 		{name: "type and index disjoint", req: &idresv1.ResolveRequest{Identifier: "88.100/part-1", Types: []string{"URL"}, Indexes: []uint32{4}}, outcome: NoValues, ttl: 600, auth: true, zone: "88.100"},
 		{name: "private type without token", req: reqTypes("88.100/part-1", "batch"), outcome: NoValues, ttl: 600, auth: true, zone: "88.100"},
+		{name: "reader of the prefix sees private", as: "reader", req: reqTypes("88.100/part-1", "batch"), outcome: OK, values: []uint32{3}, ttl: 3600, auth: true, zone: "88.100"},
+		{name: "credential of another prefix does not", as: "other", req: req("88.100/part-1"), outcome: OK, values: []uint32{1, 2, 4}, ttl: 300, auth: true, zone: "88.100"},
 		{name: "all values private", req: req("88.100/secret"), outcome: NoValues, ttl: 600, auth: true, zone: "88.100"},
-		{name: "all values private, admin", asAdmin: true, req: req("88.100/secret"), outcome: OK, values: []uint32{1}, ttl: 60, auth: true, zone: "88.100"},
+		{name: "all values private, admin", as: "admin", req: req("88.100/secret"), outcome: OK, values: []uint32{1}, ttl: 60, auth: true, zone: "88.100"},
+
+		// ASCII folds, non-ASCII compares exactly after NFC (ID-004, ID-005).
+		{name: "non-ASCII, ASCII case folded", req: req("88.100/cAFÉ-sTRAße"), outcome: NotFound, ttl: 600, auth: true, zone: "88.100"},
+		{name: "non-ASCII, same non-ASCII", req: req("88.100/cafÉ-straße"), outcome: NotFound, ttl: 600, auth: true, zone: "88.100"},
+		{name: "non-ASCII, exact", req: req("88.100/CAFé-STRAße"), outcome: OK, values: []uint32{1}, ttl: 86400, auth: true, zone: "88.100", ident: "88.100/Café-Straße"},
+		{name: "non-ASCII, decomposed input", req: req("88.100/cafe\u0301-straße"), outcome: OK, values: []uint32{1}, ttl: 86400, auth: true, zone: "88.100", ident: "88.100/Café-Straße"},
+		{name: "non-ASCII, ß is not ss", req: req("88.100/café-strasse"), outcome: NotFound, ttl: 600, auth: true, zone: "88.100"},
 
 		// NOT_FOUND: the zone is held, the identifier is not.
 		{name: "not found", req: req("88.100/nope"), outcome: NotFound, ttl: 600, auth: true, zone: "88.100", ident: "88.100/nope", msg: "not registered"},
@@ -211,8 +232,8 @@ func TestResolveOutcomes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := h.parent.anon
-			if tt.asAdmin {
-				c = h.parent.admin
+			if tt.as != "" {
+				c = h.clients[tt.as]
 			}
 			resp := checkResolve(t, c, tt)
 			if tt.outcome == Referral {
