@@ -15,7 +15,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "export",
-		Usage:   "PREFIX... [-o FILE]",
+		Usage:   "PREFIX... [-o FILE] | --zonefile ZONE [--data DIR] [--dns ADDR] [PREFIX...] [-o FILE]",
 		Summary: "write the identifiers under prefixes as JSON lines that import reads back",
 		Run:     runExport,
 	})
@@ -24,9 +24,13 @@ func init() {
 func runExport(ctx context.Context, e *env, args []string) int {
 	fs := e.flags()
 	outName := fs.String("o", "-", "output `file` ('-' for stdout)")
+	zf := bindZonefileFlags(fs)
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
 		return code
+	}
+	if *zf.zone != "" {
+		return runExportZonefile(e, zf, pos, *outName)
 	}
 	if len(pos) == 0 {
 		return e.usageError("want at least one PREFIX")
