@@ -31,6 +31,8 @@ const (
 	// MaxReferrals is how many referrals one resolution may follow: enough
 	// for a prefix of 16 segments below the root.
 	MaxReferrals = 16
+	// maxConns bounds the pool of upstream connections.
+	maxConns = 256
 )
 
 // Config configures a Walker.
@@ -342,6 +344,16 @@ func (w *Walker) conn(addr string) (*client.Client, error) {
 	}
 	if c, ok := w.conns[addr]; ok {
 		return c, nil
+	}
+	if len(w.conns) >= maxConns {
+		// Delegations name the addresses, so a hostile zone could make the
+		// pool grow without end: drop an arbitrary connection (a call in
+		// flight on it fails over to the next endpoint).
+		for a, old := range w.conns {
+			old.Close()
+			delete(w.conns, a)
+			break
+		}
 	}
 	c, err := client.Dial(addr, client.Options{DialOptions: w.cfg.DialOptions})
 	if err != nil {
