@@ -124,6 +124,10 @@ func startHierarchy(t *testing.T) hierarchy {
 	)
 	h.parent.mustCreateID(t, "88.100/secret", privateVal(val(1, "note", "internal", 60)))
 	err := h.parent.n.Store().Update(func(tx *store.Tx) error {
+		// 86 is held and delegated: the held zone wins (HIER-001).
+		if err := tx.PutDelegation(&idresv1.Delegation{Prefix: "86", Grpc: []string{"127.0.0.1:2"}}); err != nil {
+			return err
+		}
 		return tx.PutDelegation(&idresv1.Delegation{
 			Prefix: "88.100.7",
 			Grpc:   []string{h.child.n.GRPCAddr(), "127.0.0.1:1"},
@@ -193,6 +197,9 @@ func TestResolveOutcomes(t *testing.T) {
 		// NOT_FOUND: the zone is held, the identifier is not.
 		{name: "not found", req: req("88.100/nope"), outcome: NotFound, ttl: 600, auth: true, zone: "88.100", ident: "88.100/nope", msg: "not registered"},
 		{name: "not found, default negative TTL", req: req("86/x"), outcome: NotFound, ttl: 3600, auth: true, zone: "86"},
+		{name: "held wins over a delegation of the same prefix", req: req("86.1/x"), outcome: NoPrefix, ttl: 3600, auth: true, zone: "86"},
+		{name: "prefix handle: held wins over a delegation", req: req("0.NA/86"), outcome: OK, values: []uint32{1}, ttl: 86400, auth: true, zone: "86",
+			data: []string{h.parent.n.GRPCAddr()}},
 
 		// PREFIX_NOT_FOUND (HIER-002).
 		{name: "prefix under a held zone", req: req("88.100.5/x"), outcome: NoPrefix, ttl: 600, auth: true, zone: "88.100", msg: "does not exist in zone"},
