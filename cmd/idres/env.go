@@ -162,7 +162,15 @@ func (e *env) dial() (*client.Client, int, bool) {
 	if err != nil {
 		return nil, e.usageError("%v", err), false
 	}
-	c, err := client.Dial(e.Server, client.Options{Token: tok})
+	ca := e.CA
+	if ca == "" {
+		ca = e.Getenv("IDRES_CA")
+	}
+	tlsCfg, err := client.LoadTLS(ca, e.Cert, e.Key)
+	if err != nil {
+		return nil, e.usageError("%v", err), false
+	}
+	c, err := client.Dial(e.Server, client.Options{Token: tok, TLS: tlsCfg})
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "idres: %v\n", err)
 		return nil, exitServer, false

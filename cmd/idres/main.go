@@ -142,6 +142,9 @@ type globals struct {
 	TokenFile string
 	JSON      bool
 	Timeout   time.Duration
+	// TLS (cred.go): CA bundle of the node's certificate, and the client
+	// key pair for mutual TLS. All empty: plaintext.
+	CA, Cert, Key string
 }
 
 func (e *env) bindGlobals(fs *flag.FlagSet) {
@@ -154,6 +157,9 @@ func (e *env) bindGlobals(fs *flag.FlagSet) {
 	fs.StringVar(&e.TokenFile, "token-file", "", "file holding the registry credential")
 	fs.BoolVar(&e.JSON, "json", false, "print answers as JSON (see README.md for the shape)")
 	fs.DurationVar(&e.Timeout, "timeout", def.Timeout, "deadline for each call to the node")
+	fs.StringVar(&e.CA, "ca", "", "PEM CA bundle that signed the node's certificate: use TLS (env IDRES_CA)")
+	fs.StringVar(&e.Cert, "cert", "", "PEM client certificate for mutual TLS (with --key)")
+	fs.StringVar(&e.Key, "key", "", "PEM client private key for mutual TLS (with --cert)")
 	e.globals = saved
 }
 

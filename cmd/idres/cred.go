@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/resolver/client"
+)
+
+func init() {
+	register(&command{
+		Name:    "cred",
+		Usage:   "issue|list|revoke ...",
+		Summary: "manage registrar credentials (prefix-scoped tokens)",
+		Run: func(ctx context.Context, e *env, args []string) int {
+			return runSubcommand(ctx, e, args, credSubcommands)
+		},
+	})
+}
+
+var credSubcommands = []subcommand{
+	{"issue", "PREFIX --role admin|write|read [--expires D] [--note TEXT]", credIssue},
+	{"list", "[--prefix P] [--revoked] [--all]", credList},
+	{"revoke", "ID", credRevoke},
+}
+
+// parseWhen reads a point in time as RFC 3339 or as a duration from now
+// (e.g. 720h); forward is the direction of a duration.
+func parseWhen(s string, now time.Time, forward bool) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("%q: give a positive duration", s)
+		}
+		if !forward {
+			d = -d
+		}
+		return now.Add(d), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a duration (720h) nor an RFC 3339 time (2027-01-01T00:00:00Z)", s)
+	}
+	return t, nil
+}
+
+func credIssue(ctx context.Context, e *env, args []string, synopsis string) int {
+	fs := e.flags()
+	role := fs.String("role", "", "admin (manage the subtree, issue credentials), write (identifiers) or read (private values)")
+	expires := fs.String("expires", "", "expiry: a duration from now (720h) or an RFC 3339 time; default never (capped at your own credential's)")
+	note := fs.String("note", "", "free text kept with the credential, e.g. who holds it")
+	pos, code, ok := e.parseArgs(fs, args, synopsis)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		return e.usageError("cred issue: want exactly one prefix (\"\" for the root)")
+	}
+	if *role == "" {
+		return e.usageError("cred issue: --role is required")
+	}
+	req := &idresv1.IssueCredentialRequest{Prefix: pos[0], Role: *role, Note: *note}
+	if *expires != "" {
+		t, err := parseWhen(*expires, time.Now(), true)
+		if err != nil {
+			return e.usageError("--expires %v", err)
+		}
+		req.Expires = timestamppb.New(t)
+	}
+	return e.withClient(ctx, func(ctx context.Context, c *client.Client) int {
+		resp, err := c.IssueCredential(ctx, req)
+		if err != nil {
+			return e.fail(err)
+		}
+		if e.JSON {
+			return e.printJSON(resp)
+		}
+		cr := resp.GetCredential()
+		fmt.Fprintf(e.Stdout, "issued credential %s: role %s on %s, expires %s\n", cr.GetId(), cr.GetRole(), subtreeName(cr.GetPrefix()), expiry(cr.GetExpires()))
+		fmt.Fprintf(e.Stdout, "token: %s\n", resp.GetToken())
+		fmt.Fprintln(e.Stderr, "idres: the token is shown only this once; the node keeps only a hash of it")
+		return exitOK
+	})
+}
+
+func credList(ctx context.Context, e *env, args []string, synopsis string) int {
+	fs := e.flags()
+	prefix := fs.String("prefix", "", "only credentials within this subtree (default: your own)")
+	revoked := fs.Bool("revoked", false, "include revoked credentials")
+	size := fs.Uint("page-size", 0, "credentials per page (0: the node's default, 100)")
+	token := fs.String("page-token", "", "continue a listing from this token")
+	all := fs.Bool("all", false, "fetch every page")
+	pos, code, ok := e.parseArgs(fs, args, synopsis)
+	if !ok {
+		return code
+	}
+	if len(pos) != 0 {
+		return e.usageError("cred list: unexpected argument %q", pos[0])
+	}
+	if *size > 1<<32-1 {
+		return e.usageError("--page-size %d is too large", *size)
+	}
+	return e.withPager(ctx, func(ctx context.Context, c *client.Client) int {
+		out := &idresv1.ListCredentialsResponse{}
+		req := &idresv1.ListCredentialsRequest{Prefix: *prefix, IncludeRevoked: *revoked, PageSize: uint32(*size), PageToken: *token}
+		for {
+			cctx, cancel := e.call(ctx)
+			resp, err := c.ListCredentials(cctx, req)
+			cancel()
+			if err != nil {
+				return e.fail(err)
+			}
+			out.Credentials = append(out.Credentials, resp.GetCredentials()...)
+			out.NextPageToken = resp.GetNextPageToken()
+			if !*all || out.NextPageToken == "" {
+				break
+			}
+			req.PageToken = out.NextPageToken
+		}
+		if e.JSON {
+			return e.printJSON(out)
+		}
+		tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, ";; id\tprefix\trole\tcreated\texpires\tstate\tissued-by\tnote")
+		for _, cr := range out.Credentials {
+			state := "active"
+			switch {
+			case cr.GetRevoked() != nil:
+				state = "revoked " + formatTime(cr.GetRevoked())
+			case cr.GetExpires() != nil && !cr.GetExpires().AsTime().After(time.Now()):
+				state = "expired"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cr.GetId(), subtreeName(cr.GetPrefix()), cr.GetRole(),
+				formatTime(cr.GetCreated()), expiry(cr.GetExpires()), state, dash(cr.GetIssuedBy()), strings.ReplaceAll(cr.GetNote(), "\t", " "))
+		}
+		tw.Flush()
+		printNextPage(e, out.NextPageToken)
+		return exitOK
+	})
+}
+
+func credRevoke(ctx context.Context, e *env, args []string, synopsis string) int {
+	fs := e.flags()
+	pos, code, ok := e.parseArgs(fs, args, synopsis)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		return e.usageError("cred revoke: want exactly one credential id")
+	}
+	// A whole token is accepted too: its id is the part before the dot.
+	id, _, _ := strings.Cut(pos[0], ".")
+	return e.withClient(ctx, func(ctx context.Context, c *client.Client) int {
+		cr, err := c.RevokeCredential(ctx, &idresv1.RevokeCredentialRequest{Id: id})
+		if err != nil {
+			return e.fail(err)
+		}
+		if e.JSON {
+			return e.printJSON(cr)
+		}
+		fmt.Fprintf(e.Stdout, "revoked credential %s (%s on %s) at %s\n", cr.GetId(), cr.GetRole(), subtreeName(cr.GetPrefix()), formatTime(cr.GetRevoked()))
+		return exitOK
+	})
+}
+
+func subtreeName(prefix string) string {
+	if prefix == "" {
+		return "(root)"
+	}
+	return prefix
+}
+
+func expiry(t *timestamppb.Timestamp) string {
+	if t == nil {
+		return "never"
+	}
+	return formatTime(t)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
