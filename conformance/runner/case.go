@@ -31,6 +31,10 @@ type Case struct {
 	Requirements []string
 	// Summary says in one sentence what is checked.
 	Summary string
+	// Needs names what the case needs beyond its steps' own endpoints:
+	// "dns" or "http" (the server's bridge or gateway), "child",
+	// "recursive". Cases that need what the target lacks are skipped.
+	Needs []string
 	// NegativeTTL, when set, is the negative TTL {P} is created with.
 	NegativeTTL *uint32
 	// Setup steps must succeed; they carry no expectation.

@@ -17,6 +17,7 @@ type dnsQuery struct {
 	Bufsize uint16 // EDNS0 UDP size; 0 sends no OPT record
 	DO      bool
 	RD      bool
+	Class   uint16
 }
 
 func parseDNSQuery(t any) (dnsQuery, error) {
@@ -36,6 +37,14 @@ func parseDNSQuery(t any) (dnsQuery, error) {
 		return q, fmt.Errorf("dns: unknown type %q", typ)
 	}
 	q.Type = t16
+	q.Class = dns.ClassINET
+	if cl, _ := m["class"].(string); cl != "" {
+		c, ok := dns.StringToClass[strings.ToUpper(cl)]
+		if !ok {
+			return q, fmt.Errorf("dns: unknown class %q", cl)
+		}
+		q.Class = c
+	}
 	q.TCP, _ = m["tcp"].(bool)
 	q.DO, _ = m["do"].(bool)
 	q.RD, _ = m["rd"].(bool)
@@ -55,6 +64,7 @@ func (r *run) dnsStep(ctx context.Context, s *Step, req any, v *vars) (any, []st
 	}
 	msg := new(dns.Msg)
 	msg.SetQuestion(q.Name, q.Type)
+	msg.Question[0].Qclass = q.Class
 	msg.RecursionDesired = q.RD
 	if q.Bufsize > 0 || q.DO {
 		size := q.Bufsize
@@ -131,7 +141,7 @@ func rrList(rrs []dns.RR) []any {
 
 // checkDNS validates a DNS step at load time.
 func (l *loader) checkDNS(s *Step, req, expect *yaml.Node) {
-	l.allowKeys(req, "dns", "name", "type", "tcp", "bufsize", "do", "rd")
+	l.allowKeys(req, "dns", "name", "type", "class", "tcp", "bufsize", "do", "rd")
 	if _, err := parseDNSQuery(s.Request); err != nil {
 		l.fail(req, "%v", err)
 	}

@@ -60,7 +60,7 @@ func (r *run) httpStep(ctx context.Context, s *Step, req any, tok string, v *var
 	}
 	got["headers"] = headers
 	var problems []string
-	if strings.Contains(resp.Header.Get("Content-Type"), "json") {
+	if len(raw) > 0 && strings.Contains(resp.Header.Get("Content-Type"), "json") {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		var js any

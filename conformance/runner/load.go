@@ -241,6 +241,14 @@ func (l *loader) parseCase(n *yaml.Node) *Case {
 			}
 		},
 		"summary": func(v *yaml.Node) { c.Summary = l.str(v) },
+		"needs": func(v *yaml.Node) {
+			c.Needs = l.strs(v)
+			for _, n := range c.Needs {
+				if _, ok := needKinds[n]; !ok {
+					l.fail(v, "needs %q: expected dns, http, child or recursive", n)
+				}
+			}
+		},
 		"negative_ttl": func(v *yaml.Node) {
 			var t uint32
 			if err := v.Decode(&t); err != nil {

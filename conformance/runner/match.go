@@ -17,7 +17,7 @@ import (
 //	$regex: RE     a string matching RE (Go RE2 syntax)
 //	$absent: true  missing, null or the zero value
 //	$present: true there, and not the zero value
-//	$len: N        a list (or string) of N elements (bytes)
+//	$len: N        a list (or string) of N elements (bytes); N may be an operator map
 //	$lt/$le/$gt/$ge: N  a number in range
 //	$not: X        does not match X
 //	$any: [X, Y]   matches one of them
@@ -169,7 +169,11 @@ func matchOps(path string, ops map[string]any, got any) []string {
 			case nil:
 				n = 0
 			}
-			if text(n) != text(arg) {
+			if m, ok := arg.(map[string]any); ok {
+				if len(matchOps(path+".length", m, n)) > 0 {
+					fail("length %s (got length %d)", show(arg), n)
+				}
+			} else if text(n) != text(arg) {
 				fail("length %v (got length %d)", arg, n)
 			}
 		case "$lt", "$le", "$gt", "$ge":

@@ -237,6 +237,14 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// needKinds maps a case's needs to a role and endpoint kind.
+var needKinds = map[string][2]string{
+	"dns":       {RoleServer, "DNS"},
+	"http":      {RoleServer, "HTTP"},
+	"child":     {RoleChild, "GRPC"},
+	"recursive": {RoleRecursive, "GRPC"},
+}
+
 // skipReason says why c cannot run against this target, or "".
 func (r *run) skipReason(c *Case) string {
 	var reason string
@@ -259,6 +267,10 @@ func (r *run) skipReason(c *Case) string {
 				reason = "no " + flag + " given"
 			}
 		}
+	}
+	for _, n := range c.Needs {
+		k := needKinds[n]
+		need(k[0], k[1])
 	}
 	for _, s := range append(append([]*Step{}, c.Setup...), c.Steps...) {
 		switch s.Kind {
