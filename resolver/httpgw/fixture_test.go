@@ -77,6 +77,7 @@ var records = []ident1{
 		text(3, "URL", "https://safe.example/three"),
 	}},
 	{"88.100/only-unsafe-url", []*idresv1.Value{text(1, "URL", "javascript:alert(1)")}},
+	{"88.100/linked", []*idresv1.Value{text(1, "datasheet", "https://docs.example/ds 1.pdf"), text(2, "manual", "ftp://docs.example/m.pdf")}},
 	{"88.100/xss", []*idresv1.Value{
 		text(1, "description", "<script>alert(1)</script>"),
 		text(2, "note", `"quoted" & 'single' <img src=x onerror=alert(2)>`),

@@ -30,6 +30,7 @@ table{width:100%;border-collapse:collapse;background:#fff;box-shadow:0 1px 2px r
 th,td{text-align:left;vertical-align:top;padding:.5rem .75rem;border-bottom:1px solid #e3e6ea}
 th{background:#eef1f4;font-weight:600}
 td.v{white-space:pre-wrap;overflow-wrap:anywhere}
+td.n{white-space:nowrap;color:#5c6670}
 small{color:#5c6670}
 a{color:#0b5cad}
 form{display:flex;flex-wrap:wrap;gap:.5rem;margin:1rem 0}
@@ -37,11 +38,11 @@ input{flex:1 1 14rem;font:inherit;padding:.5rem}
 button{font:inherit;padding:.5rem 1rem}
 footer{margin-top:1.5rem;font-size:.9rem;color:#5c6670}
 @media (max-width:40rem){
- thead{display:none}
+ thead,td.n{display:none}
  table,tbody,tr,td{display:block;width:100%}
- tr{border-bottom:2px solid #d0d5db;padding:.25rem 0}
- td{border:0;padding:.25rem .75rem}
- td::before{content:attr(data-label);display:block;font-size:.8rem;font-weight:600;color:#5c6670}
+ tr{border-bottom:1px solid #e3e6ea;padding:.5rem .75rem}
+ td{border:0;padding:0}
+ td.t{font-size:.8rem;font-weight:600;color:#5c6670}
 }
 `
 
@@ -69,11 +70,11 @@ var (
 <tbody>
 {{- range .Values}}
 <tr>
-<td data-label="Index">{{.Index}}</td>
-<td data-label="Type">{{.Type}}</td>
-<td data-label="Value" class="v">{{if .Href}}<a href="{{.Href}}" rel="nofollow noopener noreferrer">{{.Text}}</a>{{else}}{{.Text}}{{end}}{{if .Binary}} <small>(base64)</small>{{end}}</td>
-<td data-label="TTL">{{.TTL}} s</td>
-<td data-label="Updated">{{.Timestamp}}</td>
+<td class="n">{{.Index}}</td>
+<td class="t">{{.Type}}</td>
+<td class="v">{{if .Href}}<a href="{{.Href}}" rel="nofollow noopener noreferrer">{{.Text}}</a>{{else}}{{.Text}}{{end}}{{if .Binary}} <small>(base64)</small>{{end}}</td>
+<td class="n">{{.TTL}} s</td>
+<td class="n">{{.Timestamp}}</td>
 </tr>
 {{- end}}
 </tbody>
@@ -206,7 +207,9 @@ func (g *Gateway) serveHome(w http.ResponseWriter, r *http.Request) string {
 func toPageRow(v *idresv1.Value) pageRow {
 	j := toValueJSON(v)
 	row := pageRow{Index: j.Index, Type: j.Type, Text: j.Data.Value, Binary: j.Data.Format == "base64", TTL: j.TTL, Timestamp: j.Timestamp}
-	if isURLType(v.Type) && !row.Binary {
+	if !row.Binary {
+		// Any value that is exactly an http(s) URL is a link; other
+		// schemes stay text.
 		row.Href = httpURL(row.Text)
 	}
 	return row
