@@ -276,7 +276,7 @@ func (h *Handler) delegated(tx *store.Tx, q dns.Question, m *dns.Msg, d *idresv1
 	}
 	if len(d.GetDns()) == 0 {
 		// The child runs no DNS bridge: this part of the space is not
-		// reachable through DNS (DNS-009).
+		// reachable through DNS (DNS-010).
 		m.Rcode = dns.RcodeRefused
 		return nil
 	}
