@@ -78,3 +78,50 @@ func TestDelegateCommandsAndTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveThroughRecursiveNodeAndFlush resolves through a real
+// recursive node and flushes its cache with idres flush-cache.
+func TestResolveThroughRecursiveNodeAndFlush(t *testing.T) {
+	root, rootTok := hierNode(t)
+	leaf, leafTok := hierNode(t)
+	for _, c := range [][]string{
+		{"--server", root.GRPCAddr(), "--token", rootTok, "prefix", "create", ""},
+		{"--server", leaf.GRPCAddr(), "--token", leafTok, "prefix", "create", "88"},
+		{"--server", leaf.GRPCAddr(), "--token", leafTok, "create", "88/part-1", "1:URL=https://example.com/1"},
+		{"--server", root.GRPCAddr(), "--token", rootTok, "delegate", "88", "--grpc", leaf.GRPCAddr()},
+	} {
+		if code, out, errOut := runCLI(t, nil, c...); code != exitOK {
+			t.Fatalf("%v: exit %d: %s%s", c, code, out, errOut)
+		}
+	}
+	rec, err := node.Start(node.Config{
+		DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Recursive: node.RecursiveConfig{Roots: []string{root.GRPCAddr()}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Stop(context.Background()) })
+	recTok, err := os.ReadFile(rec.AdminTokenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{[]string{"resolve", "88/part-1"}, exitOK, `OK, not authoritative, ttl 86400, zone 88`},
+		{[]string{"resolve", "88/part-2"}, exitNegative, `NOT_FOUND, not authoritative`},
+		{[]string{"flush-cache", "86"}, exitOK, `flushed 0 cache entries`},
+		{[]string{"flush-cache"}, exitOK, `flushed 3 cache entries`}, // the referral and two answers
+		{[]string{"flush-cache", "--token", "", "--token-file", os.DevNull}, exitServer, ``},
+	}
+	for _, s := range steps {
+		args := append([]string{"--server", rec.GRPCAddr(), "--token", strings.TrimSpace(string(recTok))}, s.args...)
+		code, out, errOut := runCLI(t, nil, args...)
+		if code != s.wantCode || !strings.Contains(out, s.wantOut) {
+			t.Fatalf("%v: exit %d, output %q %q; want exit %d and %q", s.args, code, out, errOut, s.wantCode, s.wantOut)
+		}
+	}
+}
