@@ -44,7 +44,7 @@ func (c *grpcClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.
 
 // startGRPCNode starts a node on a fresh data directory. It reads the
 // administrator token from the file the node reports, as an operator would.
-func startGRPCNode(t *testing.T) *grpcNode {
+func startGRPCNode(t testing.TB) *grpcNode {
 	t.Helper()
 	g := &grpcNode{dir: t.TempDir(), clock: &grpcClock{t: time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)}}
 	n, err := node.Start(node.Config{DataDir: g.dir, GRPCAddr: "127.0.0.1:0", Now: g.clock.Now, Logger: quietLog})
@@ -80,7 +80,7 @@ func startGRPCNode(t *testing.T) *grpcNode {
 }
 
 // dial returns a client of the node sending token ("" for none).
-func (g *grpcNode) dial(t *testing.T, token string) *client.Client {
+func (g *grpcNode) dial(t testing.TB, token string) *client.Client {
 	t.Helper()
 	c, err := client.Dial(g.n.GRPCAddr(), client.Options{Token: token})
 	if err != nil {
@@ -90,20 +90,20 @@ func (g *grpcNode) dial(t *testing.T, token string) *client.Client {
 	return c
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func (g *grpcNode) mustCreatePrefix(t *testing.T, p *idresv1.Prefix) {
+func (g *grpcNode) mustCreatePrefix(t testing.TB, p *idresv1.Prefix) {
 	t.Helper()
 	if _, err := g.admin.CreatePrefix(ctxT(t), &idresv1.CreatePrefixRequest{Prefix: p}); err != nil {
 		t.Fatalf("CreatePrefix(%q): %v", p.Prefix, err)
 	}
 }
 
-func (g *grpcNode) mustCreateID(t *testing.T, id string, vals ...*idresv1.Value) *idresv1.Identifier {
+func (g *grpcNode) mustCreateID(t testing.TB, id string, vals ...*idresv1.Value) *idresv1.Identifier {
 	t.Helper()
 	rec, err := g.admin.CreateIdentifier(ctxT(t), &idresv1.CreateIdentifierRequest{Identifier: id, Values: vals})
 	if err != nil {
