@@ -214,4 +214,13 @@ func TestHTTPRecursiveNode(t *testing.T) {
 	if got := resp.Header.Get("Cache-Control"); got != "max-age=200" {
 		t.Errorf("cached answer Cache-Control %q, want max-age=200 (remaining TTL)", got)
 	}
+	_, body = httpGet(t, rec.HTTPURL()+"/metrics")
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fams["idres_cache_entries"].GetMetric()[0].GetGauge().GetValue(); got < 1 {
+		t.Errorf("idres_cache_entries = %v after a cached answer, want at least 1", got)
+	}
 }

@@ -33,6 +33,16 @@ func (n *Node) initMetrics() error {
 			Help: "Identifiers registered under the prefixes this node holds.",
 		}, func() float64 { return float64(identifierCount(st)) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "idres", Subsystem: "cache", Name: "entries",
+			Help: "Entries in the recursive resolver's cache (0 on a node that does not recurse).",
+		}, func() float64 {
+			// The walker is set during Start, before any listener serves.
+			if c := n.walkerCache(); c != nil {
+				return float64(c.Len())
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "idres", Subsystem: "store", Name: "prefixes",
 			Help: "Prefixes (zones) this node holds.",
 		}, func() float64 { return float64(prefixCount(st)) }),
