@@ -20,6 +20,8 @@ PARTS_GRPC=${IDRES_DEMO_GRPC:-127.0.0.1:7420}
 
 pids=()     # idresd processes started here, stopped by PID on exit
 declare -A node_addr node_dir
+# The demo hierarchy (root, national, secondary, recursive): start_hierarchy, print_hierarchy_tour.
+source scripts/demo-hierarchy.sh
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'run-demo: %s\n' "$*" >&2; exit 1; }
@@ -163,6 +165,8 @@ main() {
 
   start_node parts "$PARTS_GRPC"
   register_parts parts
+  start_hierarchy
+  print_hierarchy_tour
   print_tour parts
 
   # Stay in the foreground until a node exits or Ctrl-C (the traps stop
