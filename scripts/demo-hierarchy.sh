@@ -19,15 +19,23 @@ RECURSIVE_GRPC=${IDRES_DEMO_RECURSIVE:-127.0.0.1:7430}
 # delegates 88 -> national -> 88.100 -> secondary -> 88.100.1 -> parts,
 # then starts the recursive node pointed at the root.
 start_hierarchy() {
-  start_node root 127.0.0.1:0
-  start_node national 127.0.0.1:0
-  start_node secondary 127.0.0.1:0
+  # Each authoritative node runs a DNS bridge (demo-dns.sh): port 53 of its
+  # own loopback address when possible, so resolvers can walk the chain.
+  # shellcheck disable=SC2046 # dns_flags prints words on purpose
+  start_node root 127.0.0.1:0 $(dns_flags 127.0.0.11)
+  # shellcheck disable=SC2046
+  start_node national 127.0.0.1:0 $(dns_flags 127.0.0.12)
+  # shellcheck disable=SC2046
+  start_node secondary 127.0.0.1:0 $(dns_flags 127.0.0.13)
   idres_on root prefix create ""
   idres_on national prefix create 88
   idres_on secondary prefix create 88.100
-  idres_on root delegate 88 --grpc "${node_addr[national]}"
-  idres_on national delegate 88.100 --grpc "${node_addr[secondary]}"
-  idres_on secondary delegate 88.100.1 --grpc "${node_addr[parts]}"
+  # shellcheck disable=SC2046 # dns_delegate_flags prints words on purpose
+  idres_on root delegate 88 --grpc "${node_addr[national]}" $(dns_delegate_flags national)
+  # shellcheck disable=SC2046
+  idres_on national delegate 88.100 --grpc "${node_addr[secondary]}" $(dns_delegate_flags secondary)
+  # shellcheck disable=SC2046
+  idres_on secondary delegate 88.100.1 --grpc "${node_addr[parts]}" $(dns_delegate_flags parts)
   start_node recursive "$RECURSIVE_GRPC" --recursive --root "${node_addr[root]}"
 }
 

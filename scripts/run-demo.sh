@@ -22,6 +22,8 @@ pids=()     # idresd processes started here, stopped by PID on exit
 declare -A node_addr node_dir
 # The demo hierarchy (root, national, secondary, recursive): start_hierarchy, print_hierarchy_tour.
 source scripts/demo-hierarchy.sh
+# DNS bridges: dns_flags, dns_from_ready, dns_delegate_flags, dns_tour.
+source scripts/demo-dns.sh
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'run-demo: %s\n' "$*" >&2; exit 1; }
@@ -71,6 +73,7 @@ start_node() {
     if [ -s "$ready" ]; then
       node_addr[$name]=$(sed -n 's/.*"grpc":"\([^"]*\)".*/\1/p' "$ready")
       node_dir[$name]=$dir
+      dns_from_ready "$name" "$ready"
       [ -n "${node_addr[$name]}" ] || die "node $name: no gRPC address in $ready"
       return 0
     fi
@@ -163,11 +166,14 @@ main() {
   rm -rf "$DEMO_DIR"
   mkdir -p "$DEMO_DIR"
 
-  start_node parts "$PARTS_GRPC"
+  # shellcheck disable=SC2046 # dns_flags prints words on purpose
+  start_node parts "$PARTS_GRPC" $(dns_flags 127.0.0.14)
   register_parts parts
   start_hierarchy
   print_hierarchy_tour
   print_tour parts
+  dns_tour parts 88.100.1/PUMP-0042 88.100.1/VALVE-0007
+  dns_chain_tour 88.100.1/PUMP-0042
 
   # Stay in the foreground until a node exits or Ctrl-C (the traps stop
   # the nodes).
