@@ -142,7 +142,7 @@ type globals struct {
 	TokenFile string
 	JSON      bool
 	Timeout   time.Duration
-	// TLS (cred.go): CA bundle of the node's certificate, and the client
+	// TLS (used by dial): CA bundle of the node's certificate, and the client
 	// key pair for mutual TLS. All empty: plaintext.
 	CA, Cert, Key string
 }
