@@ -126,10 +126,14 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen gRPC on %s: %w", cfg.GRPCAddr, err)
 	}
+	panics, err := newPanicCounter(n.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	authn := &auth.Authenticator{Store: n.store, Required: []string{"/idres.v1.Registry/", "/idres.v1.Admin/", "/idres.v1.Backup/"}, Now: cfg.Now}
 	n.grpc = grpc.NewServer(append(n.grpcOptions(),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), authn.Unary(), n.limiter.Unary(), sampledResolveLog(log)),
-		grpc.ChainStreamInterceptor(recoverStream(log), authn.Stream(), n.limiter.Stream()),
+		grpc.ChainUnaryInterceptor(recoverUnary(log, panics), authn.Unary(), n.limiter.Unary(), sampledResolveLog(log)),
+		grpc.ChainStreamInterceptor(recoverStream(log, panics), authn.Stream(), n.limiter.Stream()),
 	)...)
 	authority := &resolver.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
 	if err := n.startDNS(authority.Self); err != nil {
