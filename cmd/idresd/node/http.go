@@ -2,10 +2,12 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
@@ -21,14 +23,29 @@ func (n *Node) listenHTTP(self *idresv1.Delegation) error {
 	if n.cfg.HTTPAddr == "" {
 		return nil
 	}
+	// Design §6 for every listener: TLS when the node has a certificate,
+	// plaintext only on loopback unless --insecure (e.g. behind a proxy
+	// that terminates TLS).
+	if n.tlsConfig == nil && !n.cfg.Security.Insecure && !IsLoopback(n.cfg.HTTPAddr) {
+		return fmt.Errorf("refusing plaintext HTTP on %s, which is not a loopback address: give --tls-cert and --tls-key, or --insecure to allow plaintext", n.cfg.HTTPAddr)
+	}
+	if u := n.cfg.HTTPURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil || p.RawQuery != "" || p.Fragment != "" {
+			return fmt.Errorf("--http-url %q: want an absolute http or https URL without user, query or fragment", u)
+		}
+	}
 	lis, err := net.Listen("tcp", n.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen HTTP on %s: %w", n.cfg.HTTPAddr, err)
 	}
 	n.httpLis = lis
+	scheme := "http://"
+	if n.tlsConfig != nil {
+		scheme = "https://"
+	}
 	n.httpURL = strings.TrimRight(n.cfg.HTTPURL, "/")
 	if n.httpURL == "" {
-		n.httpURL = "http://" + lis.Addr().String()
+		n.httpURL = scheme + lis.Addr().String()
 		if host, _, _ := net.SplitHostPort(lis.Addr().String()); net.ParseIP(host).IsUnspecified() {
 			n.log.Warn("HTTP gateway listens on all addresses; set its public URL (--http-url) so service values and QR codes name a reachable address", "url", n.httpURL)
 		}
@@ -46,9 +63,19 @@ func (n *Node) startHTTP(res resolver.Resolver) error {
 	if err != nil {
 		return fmt.Errorf("HTTP gateway: %w", err)
 	}
-	n.httpSrv = httpgw.NewServer(gw, n.log)
+	srv := httpgw.NewServer(gw, n.log)
+	serve := func() error { return srv.Serve(n.httpLis) }
+	if n.tlsConfig != nil {
+		// The gateway's records are public: phones and browsers carry no
+		// client certificate, so --client-ca (mutual TLS) binds gRPC only.
+		cfg := n.tlsConfig.Clone()
+		cfg.ClientAuth, cfg.ClientCAs = tls.NoClientCert, nil
+		srv.TLSConfig = cfg
+		serve = func() error { return srv.ServeTLS(n.httpLis, "", "") }
+	}
+	n.httpSrv = srv
 	go func() {
-		if err := n.httpSrv.Serve(n.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.serveErr <- fmt.Errorf("HTTP gateway: %w", err)
 		}
 	}()

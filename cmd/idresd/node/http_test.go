@@ -3,6 +3,7 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -222,5 +223,50 @@ func TestHTTPRecursiveNode(t *testing.T) {
 	}
 	if got := fams["idres_cache_entries"].GetMetric()[0].GetGauge().GetValue(); got < 1 {
 		t.Errorf("idres_cache_entries = %v after a cached answer, want at least 1", got)
+	}
+}
+
+// TestHTTPSecurity: with a certificate the gateway serves HTTPS (without
+// asking phones for client certificates, even under mutual TLS for gRPC);
+// plaintext is refused off loopback unless allowed.
+func TestHTTPSecurity(t *testing.T) {
+	pki := newSecPKI(t)
+	n := httpStartNode(t, node.Config{HTTPAddr: "127.0.0.1:0",
+		Security: node.SecurityConfig{TLSCert: pki.serverCert, TLSKey: pki.serverKey, ClientCA: pki.caFile}})
+	if !strings.HasPrefix(n.HTTPURL(), "https://127.0.0.1:") {
+		t.Fatalf("HTTPURL %q, want https", n.HTTPURL())
+	}
+	pool, err := node.LoadCertPool(pki.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get(n.HTTPURL() + "/healthz")
+	if err != nil {
+		t.Fatalf("HTTPS without a client certificate: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("HTTPS /healthz: %d", resp.StatusCode)
+	}
+	// Go's TLS server answers a plaintext request with 400.
+	if resp, err := http.Get("http://" + n.HTTPAddr() + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("plaintext request to the HTTPS gateway: %d, want 400", resp.StatusCode)
+		}
+	}
+
+	_, err = node.Start(node.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HTTPAddr: "0.0.0.0:0"})
+	if err == nil || !strings.Contains(err.Error(), "refusing plaintext HTTP") {
+		t.Errorf("plaintext HTTP on 0.0.0.0: err %v, want a refusal", err)
+	}
+	_, err = node.Start(node.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", HTTPURL: "id.example.org"})
+	if err == nil || !strings.Contains(err.Error(), "--http-url") {
+		t.Errorf("relative --http-url: err %v, want a refusal", err)
+	}
+	n2 := httpStartNode(t, node.Config{HTTPAddr: "0.0.0.0:0", HTTPURL: "https://id.example.org/", Security: node.SecurityConfig{Insecure: true}})
+	if n2.HTTPURL() != "https://id.example.org" {
+		t.Errorf("HTTPURL %q, want the configured URL without the trailing slash", n2.HTTPURL())
 	}
 }
