@@ -253,6 +253,10 @@ func (r *run) skipReason(c *Case) string {
 			return
 		}
 		n, ok := r.t.Nodes[role]
+		if !ok && kind != "GRPC" && r.t.Missing[role+":"+kind] == "" {
+			// The role is absent altogether: name its main flag.
+			kind = "GRPC"
+		}
 		have := ok && map[string]string{"GRPC": n.GRPC, "DNSADDR": n.DNS, "DNS": n.DNS, "HTTP": n.HTTP, "ZONE": r.t.DNSZone}[kind] != ""
 		if !have {
 			if kind == "DNSADDR" {
