@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 PROTOS  := $(wildcard proto/idres/v1/*.proto)
 
-.PHONY: all build run test test-short proto bench lint fuzz soak clean
+.PHONY: all build run test test-short conform proto bench bench-go lint fuzz soak clean
 
 all: build
 
@@ -17,6 +17,11 @@ run: build
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
 
+# The conformance suite against a throwaway loopback hierarchy of idresd
+# processes (make test runs it too, as cmd/idres TestConformSpawn).
+conform: build
+	./$(BIN)/idres conform --spawn
+
 # protoc comes from Debian's protobuf-compiler; the Go plugins are pinned as
 # tools in go.mod, so everyone generates byte-identical code.
 proto:
@@ -27,7 +32,16 @@ proto:
 	  --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
 	  $(PROTOS)
 
-bench: build
+# Side by side with reference servers (bare grpc-go, raw bbolt, CoreDNS);
+# writes bench/results.md and bench/results.svg. N identifiers, RUNS runs of
+# DURATION each (see scripts/bench.sh). bench-go runs the Go benchmarks.
+N        ?= 1000000
+RUNS     ?= 3
+DURATION ?= 10s
+bench:
+	N=$(N) RUNS=$(RUNS) DURATION=$(DURATION) GO=$(GO) ./scripts/bench.sh
+
+bench-go: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint:
