@@ -81,6 +81,20 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// TestEveryCommandHelp pins that `idres CMD -h` and `idres help CMD`
+// print usage to stdout and exit 0 for every registered command, including
+// those other files add.
+func TestEveryCommandHelp(t *testing.T) {
+	for name := range commands {
+		for _, args := range [][]string{{name, "-h"}, {"help", name}} {
+			code, out, errs := runCLI(t, nil, args...)
+			if code != exitOK || !strings.HasPrefix(out, "usage:") || errs != "" {
+				t.Errorf("idres %s: exit %d, stdout %.60q, stderr %q; want exit 0 and usage on stdout", strings.Join(args, " "), code, out, errs)
+			}
+		}
+	}
+}
+
 // TestParseInterspersed pins that flags and positional arguments mix in
 // any order and that "--" ends flags.
 func TestParseInterspersed(t *testing.T) {

@@ -110,6 +110,10 @@ func (e *env) parseArgs(fs *flag.FlagSet, args []string, synopsis string) (pos [
 
 func (e *env) commandUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 	name := fs.Name()
+	if e.cmd != nil {
+		// Tolerate a synopsis that repeats the command's name.
+		synopsis = strings.TrimPrefix(synopsis, e.cmd.Name+" ")
+	}
 	fmt.Fprintf(w, "usage: %s %s\n", name, synopsis)
 	if e.cmd != nil && e.cmd.Summary != "" && synopsis == e.cmd.Usage {
 		fmt.Fprintf(w, "\n%s.\n", e.cmd.Summary)
