@@ -35,8 +35,9 @@ start_hierarchy() {
   # shellcheck disable=SC2046
   idres_on national delegate 88.100 --grpc "${node_addr[secondary]}" $(dns_delegate_flags secondary)
   # shellcheck disable=SC2046
-  idres_on secondary delegate 88.100.1 --grpc "${node_addr[parts]}" $(dns_delegate_flags parts)
-  start_node recursive "$RECURSIVE_GRPC" --recursive --root "${node_addr[root]}"
+  idres_on secondary delegate 88.100.1 --grpc "${node_addr[parts]}" $(dns_delegate_flags parts) $(http_delegate_flags parts)
+  # shellcheck disable=SC2046 # http_flags prints words on purpose
+  start_node recursive "$RECURSIVE_GRPC" --recursive --root "${node_addr[root]}" $(http_flags 8081)
 }
 
 # show CMD...: prints a command as typed, then runs it and prints its output.

@@ -24,6 +24,8 @@ declare -A node_addr node_dir
 source scripts/demo-hierarchy.sh
 # DNS bridges: dns_flags, dns_from_ready, dns_delegate_flags, dns_tour.
 source scripts/demo-dns.sh
+# HTTP gateways: http_flags, http_from_ready, http_delegate_flags, http_tour.
+source scripts/demo-http.sh
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'run-demo: %s\n' "$*" >&2; exit 1; }
@@ -74,6 +76,7 @@ start_node() {
       node_addr[$name]=$(sed -n 's/.*"grpc":"\([^"]*\)".*/\1/p' "$ready")
       node_dir[$name]=$dir
       dns_from_ready "$name" "$ready"
+      http_from_ready "$name" "$ready"
       [ -n "${node_addr[$name]}" ] || die "node $name: no gRPC address in $ready"
       return 0
     fi
@@ -167,13 +170,15 @@ main() {
   mkdir -p "$DEMO_DIR"
 
   # shellcheck disable=SC2046 # dns_flags prints words on purpose
-  start_node parts "$PARTS_GRPC" $(dns_flags 127.0.0.14)
+  start_node parts "$PARTS_GRPC" $(dns_flags 127.0.0.14) $(http_flags 8080)
   register_parts parts
+  register_http_parts parts
   start_hierarchy
   print_hierarchy_tour
   print_tour parts
   dns_tour parts 88.100.1/PUMP-0042 88.100.1/VALVE-0007
   dns_chain_tour 88.100.1/PUMP-0042
+  http_tour parts
 
   # Stay in the foreground until a node exits or Ctrl-C (the traps stop
   # the nodes).
