@@ -55,19 +55,30 @@ func readTemplate(path string) (*idresv1.Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	t, err := parseTemplate(raw, strings.ToLower(filepath.Ext(path)) != ".json")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
+
+// parseTemplate decodes a template document, YAML (a superset of JSON) or
+// strict JSON.
+func parseTemplate(raw []byte, asYAML bool) (*idresv1.Template, error) {
 	js := raw
-	if ext := strings.ToLower(filepath.Ext(path)); ext != ".json" {
+	if asYAML {
 		var doc any
 		if err := yaml.Unmarshal(raw, &doc); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, err
 		}
+		var err error
 		if js, err = json.Marshal(doc); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("not a JSON-shaped document: %w", err)
 		}
 	}
 	t := &idresv1.Template{}
 	if err := protojson.Unmarshal(js, t); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	return t, nil
 }
