@@ -84,7 +84,7 @@ var records = []ident1{
 	}},
 }
 
-func newFixture(t *testing.T, ready func() bool) *fixture {
+func newFixture(t testing.TB, ready func() bool) *fixture {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{Now: func() time.Time { return clock }})
 	if err != nil {
@@ -129,7 +129,7 @@ func newFixture(t *testing.T, ready func() bool) *fixture {
 }
 
 // get does one request; path is sent as written (already escaped).
-func (f *fixture) do(t *testing.T, method, path string, hdr map[string]string) (*http.Response, []byte) {
+func (f *fixture) do(t testing.TB, method, path string, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, nil)
 	if err != nil {
@@ -150,6 +150,6 @@ func (f *fixture) do(t *testing.T, method, path string, hdr map[string]string) (
 	return resp, body
 }
 
-func (f *fixture) get(t *testing.T, path string) (*http.Response, []byte) {
+func (f *fixture) get(t testing.TB, path string) (*http.Response, []byte) {
 	return f.do(t, http.MethodGet, path, nil)
 }
