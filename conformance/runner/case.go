@@ -1,6 +1,9 @@
 package runner
 
-import "fmt"
+import (
+	"fmt"
+	"path"
+)
 
 // Node roles a step may address. A tester names them with flags
 // (--server, --child, --recursive); --spawn fills all of them.
@@ -48,6 +51,8 @@ func (c *Case) FullName() string { return c.Area + "/" + c.Name }
 
 // Step is one query: a gRPC call, a DNS question or an HTTP request.
 type Step struct {
+	// File and Line locate the step.
+	File string
 	Line int
 	// Kind is "grpc", "dns" or "http".
 	Kind string
@@ -72,8 +77,8 @@ type Step struct {
 func (s *Step) String() string {
 	switch s.Kind {
 	case "grpc":
-		return fmt.Sprintf("%s on %s (line %d)", s.Method, s.Node, s.Line)
+		return fmt.Sprintf("%s on %s (%s:%d)", s.Method, s.Node, path.Base(s.File), s.Line)
 	default:
-		return fmt.Sprintf("%s query on %s (line %d)", s.Kind, s.Node, s.Line)
+		return fmt.Sprintf("%s query on %s (%s:%d)", s.Kind, s.Node, path.Base(s.File), s.Line)
 	}
 }

@@ -284,7 +284,7 @@ func (l *loader) steps(n *yaml.Node, withExpect bool) []*Step {
 }
 
 func (l *loader) step(n *yaml.Node, withExpect bool) *Step {
-	s := &Step{Line: n.Line, Node: RoleServer}
+	s := &Step{File: l.file, Line: n.Line, Node: RoleServer}
 	before := len(l.errs)
 	var expectNode, requestNode *yaml.Node
 	var callName string

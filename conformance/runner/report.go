@@ -12,7 +12,7 @@ import (
 // Line formats one result for the terminal:
 //
 //	pass  identifiers/suffix-nfc [ID-004]
-//	fail  outcomes/miss-in-band [OUT-001]: step 1, Resolve on server (line 12): outcome: got ..., want ...
+//	fail  outcomes/miss-in-band [OUT-001]: step 1, Resolve on server (outcomes.yaml:12): outcome: got ..., want ...
 //	skip  dns/txt-values [DNS-004]: no --dns given
 func Line(r Result) string {
 	s := fmt.Sprintf("%-5s %s [%s]", r.Status, r.Case.FullName(), strings.Join(r.Case.Requirements, " "))

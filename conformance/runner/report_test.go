@@ -17,7 +17,7 @@ func sampleResults() []runner.Result {
 	c := &runner.Case{Area: "dns", Name: "txt", Requirements: []string{"DNS-001"}, File: "cases/dns.yaml", Line: 4}
 	return []runner.Result{
 		{Case: a, Status: runner.Pass, Duration: time.Millisecond},
-		{Case: b, Status: runner.Fail, Reason: "step 1, Resolve on server (line 11): outcome: got \"OUTCOME_OK\", want \"NOT_FOUND\" <&>"},
+		{Case: b, Status: runner.Fail, Reason: "step 1, Resolve on server (values.yaml:11): outcome: got \"OUTCOME_OK\", want \"NOT_FOUND\" <&>"},
 		{Case: c, Status: runner.Skip, Reason: "no --dns given"},
 	}
 }

@@ -299,9 +299,11 @@ type cleanup struct {
 	req    proto.Message
 }
 
-func (r *run) runCase(ctx context.Context, c *Case, prefix string) Result {
+// runCase runs one case; res is named so that the deferred cleanup can
+// turn a pass into a failure and the duration covers the cleanup.
+func (r *run) runCase(ctx context.Context, c *Case, prefix string) (res Result) {
 	start := time.Now()
-	res := Result{Case: c}
+	res = Result{Case: c}
 	defer func() { res.Duration = time.Since(start) }()
 	if why := r.skipReason(c); why != "" {
 		res.Status, res.Reason = Skip, why

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/idres/idres/conformance/runner"
 	idresv1 "github.com/idres/idres/proto/idres/v1"
@@ -32,7 +34,10 @@ func (wrongServer) CreatePrefix(_ context.Context, req *idresv1.CreatePrefixRequ
 	return req.Prefix, nil
 }
 
-func (wrongServer) DeletePrefix(context.Context, *idresv1.DeletePrefixRequest) (*idresv1.DeletePrefixResponse, error) {
+func (wrongServer) DeletePrefix(_ context.Context, req *idresv1.DeletePrefixRequest) (*idresv1.DeletePrefixResponse, error) {
+	if strings.HasSuffix(req.Prefix, ".stuck") {
+		return nil, status.Error(codes.Internal, "internal error")
+	}
 	return &idresv1.DeletePrefixResponse{}, nil
 }
 
@@ -86,6 +91,13 @@ cases:
     steps:
       - resolve: {identifier: "{P}/x"}
         expect: {outcome: OK}
+  - name: cleanup-fails
+    requirements: [REG-004]
+    setup:
+      - CreatePrefix: {prefix: {prefix: "{P}.stuck"}}
+    steps:
+      - resolve: {identifier: "{P}/x"}
+        expect: {outcome: OK}
   - name: wants-dns
     requirements: [OUT-001]
     steps:
@@ -119,6 +131,7 @@ func TestWrongServerFails(t *testing.T) {
 		"unimplemented-call":     {runner.Fail, "got gRPC Unimplemented"},
 		"unimplemented-in-setup": {runner.Fail, "setup UpdateValues"},
 		"wants-dns":              {runner.Skip, "no --dns given"},
+		"cleanup-fails":          {runner.Fail, "cleanup: DeletePrefix on server"},
 	}
 	for name, w := range want {
 		r, ok := got[name]
@@ -130,7 +143,7 @@ func TestWrongServerFails(t *testing.T) {
 			t.Errorf("%s: got %s %q, want %s containing %q", name, r.Status, r.Reason, w.status, w.reason)
 		}
 	}
-	if sum.Passed != 1 || sum.Failed != 4 || sum.Skipped != 1 {
-		t.Errorf("summary %q, want 1 passed, 4 failed, 1 skipped", sum)
+	if sum.Passed != 1 || sum.Failed != 5 || sum.Skipped != 1 {
+		t.Errorf("summary %q, want 1 passed, 5 failed, 1 skipped", sum)
 	}
 }
