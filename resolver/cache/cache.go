@@ -13,6 +13,7 @@ import (
 	"container/list"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -60,6 +61,8 @@ type Cache struct {
 	mu    sync.Mutex
 	ll    *list.List // front = most recently used
 	items map[Key]*list.Element
+
+	evictions atomic.Uint64
 }
 
 // New returns a cache of at most size entries (0 means DefaultSize) that
@@ -116,6 +119,7 @@ func (c *Cache) Put(k Key, prefix string, resp *idresv1.ResolveResponse, ttl uin
 	c.items[k] = c.ll.PushFront(e)
 	for c.ll.Len() > c.max {
 		c.remove(c.ll.Back())
+		c.evictions.Add(1)
 	}
 }
 
@@ -146,6 +150,9 @@ func (c *Cache) Flush(prefix string) int {
 	}
 	return n
 }
+
+// Evictions counts entries dropped to stay within the bound.
+func (c *Cache) Evictions() uint64 { return c.evictions.Load() }
 
 // Len is the number of entries, live or not yet noticed to be expired.
 func (c *Cache) Len() int {

@@ -56,6 +56,14 @@ func TestConcurrentMissesMakeOneUpstreamQuery(t *testing.T) {
 			if got := cnt.reset(); got != tc.calls {
 				t.Fatalf("%d concurrent resolutions made %d upstream calls, want %d", n, got, tc.calls)
 			}
+			st := w.Stats()
+			walks := uint64(1)
+			if tc.warm {
+				walks = 2 // the warm-up and the stampede
+			}
+			if st.Walks != walks {
+				t.Fatalf("stats %+v: want %d walks", st, walks)
+			}
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -78,6 +79,7 @@ type Step struct {
 type Walker struct {
 	cfg     Config
 	flights cache.Group
+	stats   struct{ hits, walks, upstream, failures atomic.Uint64 }
 
 	mu     sync.Mutex
 	conns  map[string]*client.Client
@@ -96,6 +98,26 @@ func New(cfg Config) (*Walker, error) {
 		cfg.WalkTimeout = (MaxReferrals + 1) * 2 * cfg.UpstreamTimeout
 	}
 	return &Walker{cfg: cfg, conns: make(map[string]*client.Client)}, nil
+}
+
+// Stats are the walker's counters since it was made.
+type Stats struct {
+	// CacheHits: resolutions answered from the cache without a walk.
+	CacheHits uint64
+	// Walks: walks started (coalesced callers share one).
+	Walks uint64
+	// UpstreamQueries: calls to authoritative endpoints, failed ones too.
+	UpstreamQueries uint64
+	// Failures: walks that ended in SERVER_FAILURE.
+	Failures uint64
+}
+
+// Stats returns the walker's counters.
+func (w *Walker) Stats() Stats {
+	return Stats{
+		CacheHits: w.stats.hits.Load(), Walks: w.stats.walks.Load(),
+		UpstreamQueries: w.stats.upstream.Load(), Failures: w.stats.failures.Load(),
+	}
 }
 
 // Cache is the walker's cache (nil when it has none).
@@ -129,7 +151,9 @@ func (w *Walker) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idr
 		}, nil
 	}
 	resp, ttl, ok := w.cached(id)
-	if !ok {
+	if ok {
+		w.stats.hits.Add(1)
+	} else {
 		// Coalesce on the lookup key: the walk asks upstream without
 		// filters, so every filter variant shares one fetch.
 		var shared *idresv1.ResolveResponse
@@ -139,7 +163,12 @@ func (w *Walker) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idr
 			}
 			wctx, cancel := context.WithTimeout(context.Background(), w.cfg.WalkTimeout)
 			defer cancel()
-			return w.walk(wctx, id)
+			w.stats.walks.Add(1)
+			resp, err := w.walk(wctx, id)
+			if resp.GetOutcome() == idresv1.Outcome_OUTCOME_SERVER_FAILURE {
+				w.stats.failures.Add(1)
+			}
+			return resp, err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("resolve %s: %w", id, err)
@@ -299,6 +328,7 @@ func (w *Walker) ask(ctx context.Context, zone string, endpoints []string, id id
 			break
 		}
 		start := time.Now()
+		w.stats.upstream.Add(1)
 		resp, err := w.call(ctx, addr, id)
 		w.trace(Step{Zone: zone, Addr: addr, Resp: resp, Err: err, Elapsed: time.Since(start)})
 		if err == nil {

@@ -78,6 +78,43 @@ func TestHierarchyThroughRecursiveNode(t *testing.T) {
 	}
 }
 
+// TestRecursiveNodeExportsMetrics: the walker's counters are in the
+// node's Prometheus registry.
+func TestRecursiveNodeExportsMetrics(t *testing.T) {
+	h := startHierarchy(t)
+	rec, err := node.Start(node.Config{
+		DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", Logger: quiet(),
+		Recursive: node.RecursiveConfig{Roots: []string{h.root.GRPCAddr()}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Stop(context.Background()) })
+	resolve(t, rec.Walker(), "88.100.1/pump-001")
+	resolve(t, rec.Walker(), "88.100.1/pump-001")
+	fams, err := rec.Metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			got[f.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	for name, want := range map[string]float64{
+		"idres_recursive_walks_total":            1,
+		"idres_recursive_cache_hits_total":       1,
+		"idres_recursive_upstream_queries_total": 4,
+		"idres_recursive_failures_total":         0,
+		"idres_cache_entries":                    4,
+	} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)
+		}
+	}
+}
+
 // TestEachLevelRefersOneDown asks each authoritative node directly, with
 // recursive=true: each answers what it knows, a referral one level down,
 // and the leaf answers.

@@ -1,8 +1,11 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/cache"
@@ -42,6 +45,9 @@ func (n *Node) resolverFor(authority *resolver.Authority) (resolver.Resolver, er
 		return nil, fmt.Errorf("recursive resolver: %w", err)
 	}
 	n.walker = w
+	if err := n.registerWalkerMetrics(w); err != nil {
+		return nil, err
+	}
 	n.log.Info("recursive resolver", "roots", rc.Roots, "cache_entries", rc.CacheSize, "upstream_timeout", rc.UpstreamTimeout)
 	return w, nil
 }
@@ -56,3 +62,27 @@ func (n *Node) walkerCache() *cache.Cache {
 
 // Walker is the recursive resolver, nil on an authoritative node.
 func (n *Node) Walker() *recursive.Walker { return n.walker }
+
+// registerWalkerMetrics exports the walker's counters in the node's
+// Prometheus registry (served at /metrics by the HTTP gateway).
+func (n *Node) registerWalkerMetrics(w *recursive.Walker) error {
+	if n.Metrics == nil {
+		return nil
+	}
+	counter := func(name, help string, v func(recursive.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "idres", Subsystem: "recursive", Name: name, Help: help},
+			func() float64 { return float64(v(w.Stats())) })
+	}
+	var errs []error
+	for _, c := range []prometheus.Collector{
+		counter("cache_hits_total", "Resolutions answered from the cache.", func(s recursive.Stats) uint64 { return s.CacheHits }),
+		counter("walks_total", "Walks through the hierarchy (coalesced callers share one).", func(s recursive.Stats) uint64 { return s.Walks }),
+		counter("upstream_queries_total", "Calls to authoritative endpoints, failed ones included.", func(s recursive.Stats) uint64 { return s.UpstreamQueries }),
+		counter("failures_total", "Walks that ended in SERVER_FAILURE.", func(s recursive.Stats) uint64 { return s.Failures }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "idres", Subsystem: "cache", Name: "evictions_total",
+			Help: "Cache entries evicted to stay within --cache-size."}, func() float64 { return float64(w.Cache().Evictions()) }),
+	} {
+		errs = append(errs, n.Metrics.Register(c))
+	}
+	return errors.Join(errs...)
+}
