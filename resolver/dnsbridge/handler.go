@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -28,16 +29,24 @@ type Handler struct {
 	self   *idresv1.Delegation
 	log    *slog.Logger
 	warned sync.Map // delegation endpoint keys already warned about
+
+	observe func(transport string, rcode int, took time.Duration)
 }
 
 // ServeDNS implements dns.Handler.
 func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	start := time.Now()
 	m := h.Answer(req)
-	size := maxTCPSize
+	size, transport := maxTCPSize, "tcp"
 	if w.RemoteAddr() != nil && w.RemoteAddr().Network() == "udp" {
-		size = UDPSize(req)
+		size, transport = UDPSize(req), "udp"
 	}
 	m.Truncate(size)
+	// Observed before the write, so a client that has its answer also
+	// finds it counted.
+	if h.observe != nil {
+		h.observe(transport, m.Rcode, time.Since(start))
+	}
 	if err := w.WriteMsg(m); err != nil {
 		h.log.Debug("DNS write failed", "remote", w.RemoteAddr(), "err", err)
 	}

@@ -33,6 +33,9 @@ type Config struct {
 	Self *idresv1.Delegation
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Observe, when set, is told of every answer sent: its transport
+	// ("udp" or "tcp"), rcode and how long it took (for metrics).
+	Observe func(transport string, rcode int, took time.Duration)
 }
 
 // New returns the handler for cfg.
@@ -52,7 +55,7 @@ func New(cfg Config) (*Handler, error) {
 	if self == nil {
 		self = &idresv1.Delegation{}
 	}
-	return &Handler{zone: zone, store: cfg.Store, self: self, log: log}, nil
+	return &Handler{zone: zone, store: cfg.Store, self: self, log: log, observe: cfg.Observe}, nil
 }
 
 // Zone is the canonical zone the handler serves.

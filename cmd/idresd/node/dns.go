@@ -3,6 +3,10 @@ package node
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/resolver/dnsbridge"
@@ -24,7 +28,12 @@ func (n *Node) startDNS(self *idresv1.Delegation) error {
 		return err
 	}
 	self.Dns = append(self.Dns, srv.Addr())
-	h, err := dnsbridge.New(dnsbridge.Config{Zone: zone, Store: n.store, Self: self, Logger: n.log})
+	observe, err := n.dnsMetrics()
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return fmt.Errorf("DNS bridge metrics: %w", err)
+	}
+	h, err := dnsbridge.New(dnsbridge.Config{Zone: zone, Store: n.store, Self: self, Logger: n.log, Observe: observe})
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return fmt.Errorf("DNS bridge: %w", err)
@@ -38,6 +47,33 @@ func (n *Node) startDNS(self *idresv1.Delegation) error {
 	}()
 	n.log.Info("DNS bridge serving", "dns", srv.Addr(), "zone", h.Zone())
 	return nil
+}
+
+// dnsMetrics registers the bridge's collectors in the node's registry:
+// idres_dns_queries_total{transport,rcode} and
+// idres_dns_request_duration_seconds{transport}.
+func (n *Node) dnsMetrics() (func(string, int, time.Duration), error) {
+	if n.Metrics == nil {
+		return nil, nil
+	}
+	queries := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "idres", Subsystem: "dns", Name: "queries_total",
+		Help: "DNS questions the bridge answered, by transport and rcode.",
+	}, []string{"transport", "rcode"})
+	took := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "idres", Subsystem: "dns", Name: "request_duration_seconds",
+		Help:    "Time from a DNS question's arrival to its answer being ready to send.",
+		Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .1},
+	}, []string{"transport"})
+	for _, c := range []prometheus.Collector{queries, took} {
+		if err := n.Metrics.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return func(transport string, rcode int, d time.Duration) {
+		queries.WithLabelValues(transport, dns.RcodeToString[rcode]).Inc()
+		took.WithLabelValues(transport).Observe(d.Seconds())
+	}, nil
 }
 
 // DNSAddr is the DNS bridge's bound address, "" when it is not running.

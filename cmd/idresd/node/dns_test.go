@@ -133,6 +133,41 @@ func TestDigAgainstNode(t *testing.T) {
 			}
 		})
 	}
+	t.Run("metrics count the answers", func(t *testing.T) {
+		for _, c := range []struct {
+			transport, rcode string
+			min              float64
+		}{{"udp", "NOERROR", 5}, {"tcp", "NOERROR", 2}, {"udp", "NXDOMAIN", 1}, {"udp", "REFUSED", 1}} { // dig asks ANY over TCP
+			if got := dnsQueries(t, n, c.transport, c.rcode); got < c.min {
+				t.Errorf("idres_dns_queries_total{transport=%q,rcode=%q} = %v, want at least %v", c.transport, c.rcode, got, c.min)
+			}
+		}
+	})
+}
+
+// dnsQueries reads idres_dns_queries_total{transport,rcode} from the
+// node's metrics registry.
+func dnsQueries(t *testing.T, n *node.Node, transport, rcode string) float64 {
+	t.Helper()
+	mfs, err := n.Metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "idres_dns_queries_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["transport"] == transport && labels["rcode"] == rcode {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 // writeFile writes content to dir/name and returns the path.
