@@ -26,6 +26,9 @@ func FuzzDecodeIdentifier(f *testing.F) {
 		if !strings.Contains(escaped, "%") && id != escaped {
 			t.Fatalf("DecodeIdentifier(%q) = %q changed a path without escapes", escaped, id)
 		}
+		if pp := httpgw.PagePath(id); strings.HasPrefix(pp, "//") || strings.HasPrefix(pp, "/\\") {
+			t.Fatalf("PagePath(%q) = %q leaves the site", id, pp)
+		}
 		for _, p := range []string{httpgw.EscapeIdentifier(id), httpgw.PagePath(id)[1:]} {
 			for i := 0; i < len(p); i++ {
 				if c := p[i]; c >= utf8.RuneSelf || c <= ' ' || c == '?' || c == '#' || c == '%' && i+2 >= len(p) {

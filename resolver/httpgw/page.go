@@ -135,10 +135,10 @@ func (g *Gateway) servePage(w http.ResponseWriter, r *http.Request, escaped stri
 	}
 	resp, err := g.lookup(r, id, filters{})
 	if err != nil {
-		g.log.Error("HTTP gateway lookup failed", "identifier", id, "err", err)
 		if json {
 			g.internalError(w, r, id, err)
 		} else {
+			g.log.Error("HTTP gateway lookup failed", "identifier", id, "err", err)
 			writePage(w, http.StatusInternalServerError, "no-store", &pageData{Title: "Error", Heading: "Something went wrong", Message: "The node could not answer; please try again later."})
 		}
 		return outcomeError

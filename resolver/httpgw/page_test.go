@@ -143,8 +143,16 @@ func TestHeadMatchesGet(t *testing.T) {
 // TestHomeForm: the form on "/" submits ?id= and is sent to the page.
 func TestHomeForm(t *testing.T) {
 	f := newFixture(t, nil)
-	resp, _ := f.get(t, "/?id=88.100%2F%E6%B3%B5%2F%E7%94%B2")
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/88.100/%E6%B3%B5/%E7%94%B2" {
-		t.Errorf("form: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	for _, tt := range []struct{ query, location string }{
+		{"?id=88.100%2F%E6%B3%B5%2F%E7%94%B2", "/88.100/%E6%B3%B5/%E7%94%B2"},
+		{"?id=+88.100/x+", "/88.100/x"},
+		// Never a protocol-relative URL: that would send the browser away.
+		{"?id=//evil.example/x", "/%2F/evil.example/x"},
+		{"?id=/%5Cevil.example", "/%2F%5Cevil.example"},
+	} {
+		resp, _ := f.get(t, "/"+tt.query)
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != tt.location {
+			t.Errorf("form %s: %d Location %q, want %q", tt.query, resp.StatusCode, resp.Header.Get("Location"), tt.location)
+		}
 	}
 }

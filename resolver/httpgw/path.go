@@ -54,9 +54,10 @@ func DecodeIdentifier(escaped string) (string, error) {
 
 // EscapeIdentifier writes an identifier as URL path segments: bytes other
 // than RFC 3986 unreserved characters, ":" and "@" are percent-encoded, and
-// "/" stays a literal separator except before a segment that is empty, "."
-// or "..", where it is written "%2F" so that no client or proxy normalises
-// the path (RFC 3986 §5.2.4 would remove such segments).
+// "/" stays a literal separator except at the start and before a segment
+// that is empty, "." or "..", where it is written "%2F", so that no client
+// or proxy normalises the path (RFC 3986 §5.2.4 would remove such
+// segments) and a page path never starts with "//".
 func EscapeIdentifier(id string) string {
 	var b strings.Builder
 	b.Grow(len(id) + len(id)/2)
@@ -64,7 +65,9 @@ func EscapeIdentifier(id string) string {
 		c := id[i]
 		switch {
 		case c == '/':
-			if dotOrEmptySegment(id[i+1:]) {
+			// At the start a literal "/" would make "//host" of a page
+			// path: a redirect to another site.
+			if i == 0 || dotOrEmptySegment(id[i+1:]) {
 				b.WriteString("%2F")
 			} else {
 				b.WriteByte('/')
