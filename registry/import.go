@@ -3,12 +3,14 @@ package registry
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/auth"
@@ -188,12 +190,23 @@ func (s *Service) commitImport(ctx context.Context, stream idresv1.Registry_Impo
 					it.Err = c.Check(it.Rec.Values)
 				}
 			}
-			return tx.PutIdentifiers(b.items, replace, func(it *store.BulkItem, old *idresv1.Identifier) error {
-				ch := &change{target: it.ID.String(), prefix: it.ID.PrefixKey(), after: it.Rec}
-				if old != nil {
-					ch.before = old
+			// The audit record of each item, as appendAudit writes it, with
+			// digests of the encodings just stored rather than encoding
+			// every record a second time.
+			rec := &idresv1.AuditRecord{Time: timestamppb.New(tx.Now()), Call: "Import"}
+			if c := auth.FromContext(ctx); c != nil {
+				rec.CredentialId = c.ID
+			}
+			return tx.PutIdentifiers(b.items, replace, func(it *store.BulkItem, oldRaw, newRaw []byte) error {
+				rec.Target, rec.Prefix = it.ID.String(), it.ID.PrefixKey()
+				rec.BeforeSha256 = nil
+				if oldRaw != nil {
+					sum := sha256.Sum256(oldRaw)
+					rec.BeforeSha256 = sum[:]
 				}
-				return appendAudit(ctx, tx, "Import", ch)
+				sum := sha256.Sum256(newRaw)
+				rec.AfterSha256 = sum[:]
+				return tx.AppendAudit(rec)
 			})
 		})
 		if err != nil {

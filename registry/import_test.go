@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/auth"
+	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/registry/store"
 )
 
@@ -197,6 +199,14 @@ func TestImportBatchesAndPerItemErrors(t *testing.T) {
 		err = tx.ForEachAudit(0, func(r *idresv1.AuditRecord) (bool, error) {
 			if r.Call == "Import" {
 				audits++
+				// The digest is of the record as stored, as for every call.
+				rec, err := tx.Identifier(ident.Fold(r.Target))
+				if err != nil {
+					return false, err
+				}
+				if want, _ := digest(rec); !bytes.Equal(r.AfterSha256, want) || r.BeforeSha256 != nil || r.CredentialId == "" || r.Prefix != "88.100" {
+					t.Errorf("audit record %v does not describe the stored %s", r, r.Target)
+				}
 			}
 			return true, nil
 		})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/bulkfile"
+	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/resolver/client"
 )
 
@@ -34,6 +36,9 @@ type importOptions struct {
 	Batch   int
 	// PerMessage is how many items go in one gRPC message.
 	PerMessage int
+	// SortWindow, when > 1, reads this many items at a time and sends
+	// them sorted by lookup key (see sortedReader).
+	SortWindow int
 	// Progress is called after each acknowledged batch (may be nil).
 	Progress func(importTotals)
 	// Failed is called for each failed item, in the order acks arrive.
@@ -55,6 +60,7 @@ func runImport(ctx context.Context, e *env, args []string) int {
 	batch := fs.Int("batch", 10000, "identifiers per transaction (1 to 100000)")
 	quiet := fs.Bool("quiet", false, "no progress and no summary (errors are still printed)")
 	every := fs.Duration("progress-every", 5*time.Second, "interval of the plain progress lines when stderr is not a terminal")
+	window := fs.Int("sort-window", defaultSortWindow, "send identifiers sorted by key in runs of this many (0: file order); sorted runs write several times faster")
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
 		return code
@@ -107,7 +113,7 @@ func runImport(ctx context.Context, e *env, args []string) int {
 		}
 		printed++
 	}
-	opts := importOptions{Replace: *replace, Batch: *batch, PerMessage: 500, Failed: fail}
+	opts := importOptions{Replace: *replace, Batch: *batch, PerMessage: 500, Failed: fail, SortWindow: *window}
 	if prog != nil {
 		opts.Progress = prog.update
 	}
@@ -156,6 +162,9 @@ func importItems(ctx context.Context, c idresv1.RegistryClient, rd bulkfile.Read
 	}
 	if o.PerMessage <= 0 {
 		o.PerMessage = 500
+	}
+	if o.SortWindow > 1 {
+		rd = &sortedReader{r: rd, window: o.SortWindow}
 	}
 	var mu sync.Mutex // guards tot and the callbacks
 	var tot importTotals
@@ -386,4 +395,69 @@ func (p *progress) stop() {
 		close(p.done)
 		p.clear()
 	})
+}
+
+// defaultSortWindow holds about 0.5 GiB of typical items in memory.
+const defaultSortWindow = 1000000
+
+// sortedReader reads window items at a time and hands them out sorted by
+// lookup key (errors in place, in file order before the run's items). A
+// B+tree takes inserts of adjacent keys into the pages it has just
+// written, so a sorted run commits several times faster than the same
+// items in random order, where nearly every item dirties its own page.
+// Items whose identifier does not parse sort first; the node rejects them.
+type sortedReader struct {
+	r      bulkfile.Reader
+	window int
+	run    []keyedItem
+	errs   []error
+	next   int
+	err    error // what ended the underlying reader
+}
+
+type keyedItem struct {
+	key string
+	it  *bulkfile.Item
+}
+
+func (s *sortedReader) Next() (*bulkfile.Item, error) {
+	for {
+		if len(s.errs) > 0 {
+			err := s.errs[0]
+			s.errs = s.errs[1:]
+			return nil, err
+		}
+		if s.next < len(s.run) {
+			it := s.run[s.next].it
+			s.run[s.next] = keyedItem{}
+			s.next++
+			return it, nil
+		}
+		if s.err != nil {
+			return nil, s.err
+		}
+		s.fill()
+	}
+}
+
+func (s *sortedReader) fill() {
+	s.run, s.next = s.run[:0], 0
+	for len(s.run) < s.window {
+		it, err := s.r.Next()
+		var le *bulkfile.LineError
+		if errors.As(err, &le) {
+			s.errs = append(s.errs, err)
+			continue
+		}
+		if err != nil {
+			s.err = err
+			break
+		}
+		key := ""
+		if id, err := ident.Parse(it.Identifier); err == nil {
+			key = id.Key()
+		}
+		s.run = append(s.run, keyedItem{key: key, it: it})
+	}
+	slices.SortStableFunc(s.run, func(a, b keyedItem) int { return strings.Compare(a.key, b.key) })
 }

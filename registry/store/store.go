@@ -16,6 +16,9 @@ import (
 // upgraded at open by the steps in migrations (schema.go).
 const SchemaVersion = 2
 
+// initialMmapSize is the address space mapped at open: 1 GiB.
+const initialMmapSize = 1 << 30
+
 // FileName is the store's file inside the data directory.
 const FileName = "idres.db"
 
@@ -70,7 +73,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if timeout == 0 {
 		timeout = 100 * time.Millisecond
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType})
+	// A large initial mapping (address space only) spares the remaps of a
+	// growing file: each one waits for every reader and makes the writing
+	// transaction copy all its pages out of the old mapping.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmapSize})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open store %s: %w (is another idresd using data directory %s?)", path, ErrLocked, dir)

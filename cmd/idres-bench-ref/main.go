@@ -1,0 +1,206 @@
+// Command idres-bench-ref is the reference side of `make bench`: what idres
+// is measured against on the same machine in the same run. It is a
+// benchmark tool, not part of a deployment.
+//
+//	idres-bench-ref grpc ADDR          a bare grpc-go Resolver answering one fixed message
+//	                                   (the gRPC stack's ceiling for unary Resolve)
+//	idres-bench-ref bbolt DIR FILE     writes FILE's records (JSONL or CSV) straight into a
+//	                                   fresh bbolt file in DIR, in batches sorted by key, one
+//	                                   fsynced transaction each (the storage ceiling of import)
+//	idres-bench-ref run [flags]        the whole of `make bench`: starts the servers, runs the
+//	                                   loads side by side, writes bench/results.md and its SVG
+//
+// Each prints one JSON line of results (bbolt) or serves until killed (grpc).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/bulkfile"
+	"github.com/idres/idres/registry/ident"
+	"github.com/idres/idres/registry/value"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "grpc":
+		err = serveFixed(os.Args[2:])
+	case "bbolt":
+		err = rawBolt(os.Args[2:])
+	case "run":
+		err = runBench(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "idres-bench-ref: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: idres-bench-ref grpc ADDR | bbolt [--batch N] [--sort-window N] DIR FILE | run [flags]")
+	os.Exit(2)
+}
+
+// fixedResolver answers every Resolve with the same prebuilt answer, the
+// shape of a real OK answer with the bench data set's four values.
+type fixedResolver struct {
+	idresv1.UnimplementedResolverServer
+	resp *idresv1.ResolveResponse
+}
+
+func (f *fixedResolver) Resolve(context.Context, *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
+	return f.resp, nil
+}
+
+func serveFixed(args []string) error {
+	if len(args) != 1 {
+		usage()
+	}
+	ttl, pub := uint32(86400), true
+	ts := timestamppb.Now()
+	val := func(i uint32, typ, data string) *idresv1.Value {
+		return &idresv1.Value{Index: i, Type: typ, Data: []byte(data), Ttl: &ttl, PublicRead: &pub, Timestamp: ts}
+	}
+	resp := &idresv1.ResolveResponse{
+		Outcome: idresv1.Outcome_OUTCOME_OK, Identifier: "88.100/item-123456", Authoritative: true, Ttl: ttl, Zone: "88.100",
+		Values: []*idresv1.Value{
+			val(1, "URL", "https://products.example.com/p/00123456"),
+			val(2, "manufacturer", "Example Manufacturing Co., Ltd."),
+			val(3, "batch", "B-000123"),
+			val(4, "production_date", "2026-01-05"),
+		},
+	}
+	lis, err := net.Listen("tcp", args[0])
+	if err != nil {
+		return err
+	}
+	srv := grpc.NewServer()
+	idresv1.RegisterResolverServer(srv, &fixedResolver{resp: resp})
+	fmt.Fprintf(os.Stderr, "idres-bench-ref: fixed gRPC Resolver on %s\n", lis.Addr())
+	return srv.Serve(lis)
+}
+
+type rec struct {
+	key []byte
+	val []byte
+}
+
+// rawBolt is the storage ceiling: the same records the node would store
+// (same encoding, timestamps included), the same batches sorted the same
+// way, and nothing else: no gRPC, no checks, no audit.
+func rawBolt(args []string) error {
+	fs := flag.NewFlagSet("bbolt", flag.ExitOnError)
+	batch := fs.Int("batch", 10000, "records per transaction")
+	window := fs.Int("sort-window", 0, "sort each run of this many records by key before batching, as idres import does (0: only each batch)")
+	fill := fs.Float64("fill", 0, "bucket FillPercent (0: bbolt's default)")
+	fs.Parse(args)
+	if fs.NArg() != 2 {
+		usage()
+	}
+	dir, file := fs.Arg(0), fs.Arg(1)
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rd, err := bulkfile.NewReader(f, bulkfile.FormatOf(file))
+	if err != nil {
+		return err
+	}
+	// Encode everything first: the ceiling is bbolt's, not the parser's.
+	ts := timestamppb.Now()
+	var recs []rec
+	for {
+		it, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		id, err := ident.Parse(it.Identifier)
+		if err != nil {
+			return err
+		}
+		value.Normalize(it.Values)
+		for _, v := range it.Values {
+			v.Timestamp = ts
+		}
+		r := &idresv1.Identifier{Identifier: id.String(), Values: it.Values, Created: ts, Updated: ts}
+		raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(r)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, rec{key: []byte(id.Key()), val: raw})
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "raw.db")
+	os.Remove(path)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	name := []byte("identifiers")
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(name); return err }); err != nil {
+		return err
+	}
+	byKey := func(x, y rec) int { return bytes.Compare(x.key, y.key) }
+	start := time.Now()
+	if *window > 0 {
+		for i := 0; i < len(recs); i += *window {
+			slices.SortStableFunc(recs[i:min(i+*window, len(recs))], byKey)
+		}
+	}
+	for i := 0; i < len(recs); i += *batch {
+		b := recs[i:min(i+*batch, len(recs))]
+		slices.SortStableFunc(b, byKey)
+		err := db.Update(func(tx *bolt.Tx) error {
+			bk := tx.Bucket(name)
+			if *fill > 0 {
+				bk.FillPercent = *fill
+			}
+			for _, r := range b {
+				if err := bk.Put(r.key, r.val); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	el := time.Since(start)
+	out, _ := json.Marshal(map[string]any{
+		"mode": "bbolt", "records": len(recs), "batch": *batch, "sort_window": *window, "fill": *fill, "seconds": el.Seconds(),
+		"per_second": float64(len(recs)) / el.Seconds(),
+	})
+	fmt.Println(string(out))
+	return nil
+}

@@ -1,0 +1,42 @@
+#!/bin/sh
+# make bench: builds idres, installs the reference tooling (dnsperf from
+# Debian, CoreDNS from the Go module proxy into a bench-local GOBIN), then
+# runs `idres-bench-ref run`, which measures idres and the references side
+# by side and writes bench/results.md and bench/results.svg.
+#
+#   N=1000000 RUNS=3 DURATION=10s OUT=bench/results.md scripts/bench.sh
+set -eu
+cd "$(dirname "$0")/.."
+N=${N:-1000000}
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10s}
+OUT=${OUT:-bench/results.md}
+WORK=${WORK:-${TMPDIR:-/tmp}/idres-bench}
+COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
+GO=${GO:-go}
+TOOLS=$(pwd)/bench/.tools
+
+echo "bench: building"
+mkdir -p bin "$TOOLS"
+$GO build -o bin/ ./cmd/...
+
+# dnsperf: Debian package, as CI installs its tools.
+DNSPERF=$(command -v dnsperf || true)
+if [ -z "$DNSPERF" ]; then
+	echo "bench: installing dnsperf (apt-get)"
+	SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+	{ $SUDO apt-get install -y dnsperf || { $SUDO apt-get update && $SUDO apt-get install -y dnsperf; }; } >"$TOOLS/apt.log" 2>&1 || echo "bench: dnsperf not installed (see $TOOLS/apt.log); DNS comparison will be skipped"
+	DNSPERF=$(command -v dnsperf || true)
+fi
+
+# CoreDNS: built from the module proxy, pinned, into bench/.tools.
+COREDNS="$TOOLS/coredns"
+if [ ! -x "$COREDNS" ] || ! "$COREDNS" -version 2>/dev/null | grep -q "${COREDNS_VERSION#v}"; then
+	echo "bench: building CoreDNS $COREDNS_VERSION (go install, once)"
+	(cd "$TOOLS" && GOBIN="$TOOLS" GOFLAGS=-mod=mod $GO install "github.com/coredns/coredns@$COREDNS_VERSION") >"$TOOLS/coredns-build.log" 2>&1 \
+		|| { echo "bench: CoreDNS build failed (see $TOOLS/coredns-build.log); DNS comparison will be skipped"; COREDNS=""; }
+fi
+[ -x "${COREDNS:-/nonexistent}" ] || COREDNS=""
+
+exec bin/idres-bench-ref run --bin bin --work "$WORK" --out "$OUT" --n "$N" --runs "$RUNS" --duration "$DURATION" \
+	--dnsperf "$DNSPERF" --coredns "$COREDNS"
