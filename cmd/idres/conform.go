@@ -204,7 +204,11 @@ func (e *env) spawnHierarchy(ctx context.Context, binary string, keep bool) (*sp
 		return nil, exitServer
 	}
 	for _, p := range h.Procs() {
-		fmt.Fprintf(e.Stderr, "spawned %-10s pid %-7d grpc %s dns %s http %s holds %q\n", p.Name, p.PID(), p.GRPC, orNone(p.DNS), orNone(p.HTTP), p.Holds)
+		role := fmt.Sprintf("holds %q", p.Holds)
+		if p == h.Recursive {
+			role = "recursive, root " + h.Root.GRPC
+		}
+		fmt.Fprintf(e.Stderr, "spawned %-10s pid %-7d grpc %s dns %s http %s %s\n", p.Name, p.PID(), p.GRPC, orNone(p.DNS), orNone(p.HTTP), role)
 	}
 	return sh, 0
 }
