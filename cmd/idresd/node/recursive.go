@@ -7,6 +7,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/store"
+
 	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/cache"
 	"github.com/idres/idres/resolver/recursive"
@@ -45,6 +48,11 @@ func (n *Node) resolverFor(authority *resolver.Authority) (resolver.Resolver, er
 		return nil, fmt.Errorf("recursive resolver: %w", err)
 	}
 	n.walker = w
+	var held []*idresv1.Prefix
+	_ = n.store.View(func(tx *store.Tx) (err error) { held, _, err = tx.ListPrefixes("", 1); return err })
+	if len(held) > 0 {
+		n.log.Warn("this node recurses: the prefixes in its store are not served (REC-001)", "data", n.cfg.DataDir)
+	}
 	if err := n.registerWalkerMetrics(w); err != nil {
 		return nil, err
 	}
