@@ -9,6 +9,7 @@ package idresv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -74,6 +75,461 @@ func (ImportMode) EnumDescriptor() ([]byte, []int) {
 	return file_idres_v1_registry_proto_rawDescGZIP(), []int{0}
 }
 
+type Change_Kind int32
+
+const (
+	Change_KIND_UNSPECIFIED Change_Kind = 0
+	Change_CREATED          Change_Kind = 1
+	Change_UPDATED          Change_Kind = 2
+	Change_DELETED          Change_Kind = 3
+)
+
+// Enum value maps for Change_Kind.
+var (
+	Change_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "CREATED",
+		2: "UPDATED",
+		3: "DELETED",
+	}
+	Change_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"CREATED":          1,
+		"UPDATED":          2,
+		"DELETED":          3,
+	}
+)
+
+func (x Change_Kind) Enum() *Change_Kind {
+	p := new(Change_Kind)
+	*p = x
+	return p
+}
+
+func (x Change_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Change_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_idres_v1_registry_proto_enumTypes[1].Descriptor()
+}
+
+func (Change_Kind) Type() protoreflect.EnumType {
+	return &file_idres_v1_registry_proto_enumTypes[1]
+}
+
+func (x Change_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Change_Kind.Descriptor instead.
+func (Change_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{5, 0}
+}
+
+type SearchRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Prefix string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// The value type, compared exactly (as the resolver's type filter).
+	Type        string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Value       []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	PrefixMatch bool   `protobuf:"varint,4,opt,name=prefix_match,json=prefixMatch,proto3" json:"prefix_match,omitempty"`
+	// 1 to 1000; 0 means 100.
+	PageSize      uint32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchRequest) Reset() {
+	*x = SearchRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchRequest) ProtoMessage() {}
+
+func (x *SearchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
+func (*SearchRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *SearchRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *SearchRequest) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *SearchRequest) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *SearchRequest) GetPrefixMatch() bool {
+	if x != nil {
+		return x.PrefixMatch
+	}
+	return false
+}
+
+func (x *SearchRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// SearchHit is one matching value: an identifier with two distinct
+// matching values (prefix_match) yields two hits.
+type SearchHit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identifier    string                 `protobuf:"bytes,1,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	Value         *Value                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchHit) Reset() {
+	*x = SearchHit{}
+	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchHit) ProtoMessage() {}
+
+func (x *SearchHit) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchHit.ProtoReflect.Descriptor instead.
+func (*SearchHit) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SearchHit) GetIdentifier() string {
+	if x != nil {
+		return x.Identifier
+	}
+	return ""
+}
+
+func (x *SearchHit) GetValue() *Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+type SearchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Hits  []*SearchHit           `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchResponse) Reset() {
+	*x = SearchResponse{}
+	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchResponse) ProtoMessage() {}
+
+func (x *SearchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
+func (*SearchResponse) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SearchResponse) GetHits() []*SearchHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type WatchRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Prefix string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// Send the changes of revisions after this one (a backup taken at
+	// revision R is followed with from_revision R; 0 sends every change
+	// retained). Unset: only changes committed after the watch starts.
+	FromRevision *uint64 `protobuf:"varint,2,opt,name=from_revision,json=fromRevision,proto3,oneof" json:"from_revision,omitempty"`
+	// Resume exactly where a broken watch ended: only changes whose sequence
+	// is greater. Takes precedence over from_revision when not 0.
+	AfterSequence uint64 `protobuf:"varint,3,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRequest) Reset() {
+	*x = WatchRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRequest) ProtoMessage() {}
+
+func (x *WatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
+func (*WatchRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *WatchRequest) GetFromRevision() uint64 {
+	if x != nil && x.FromRevision != nil {
+		return *x.FromRevision
+	}
+	return 0
+}
+
+func (x *WatchRequest) GetAfterSequence() uint64 {
+	if x != nil {
+		return x.AfterSequence
+	}
+	return 0
+}
+
+type WatchResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Changes []*Change              `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The feed position after this response: pass it as after_sequence to
+	// resume. Advances only with changes sent (or in the first response).
+	LastSequence uint64 `protobuf:"varint,2,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
+	// The node's revision when the watch started (first response only).
+	StartRevision uint64 `protobuf:"varint,3,opt,name=start_revision,json=startRevision,proto3" json:"start_revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchResponse) Reset() {
+	*x = WatchResponse{}
+	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchResponse) ProtoMessage() {}
+
+func (x *WatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
+func (*WatchResponse) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WatchResponse) GetChanges() []*Change {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *WatchResponse) GetLastSequence() uint64 {
+	if x != nil {
+		return x.LastSequence
+	}
+	return 0
+}
+
+func (x *WatchResponse) GetStartRevision() uint64 {
+	if x != nil {
+		return x.StartRevision
+	}
+	return 0
+}
+
+// Change is one identifier change in a node's change feed.
+type Change struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Position in the node's feed: one per change, strictly increasing.
+	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The store revision (write transaction) that committed it; one
+	// revision may hold many changes (an import batch, a forced prefix
+	// delete).
+	Revision uint64      `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	Kind     Change_Kind `protobuf:"varint,3,opt,name=kind,proto3,enum=idres.v1.Change_Kind" json:"kind,omitempty"`
+	// As the registrant spelled it.
+	Identifier    string                 `protobuf:"bytes,4,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Change) Reset() {
+	*x = Change{}
+	mi := &file_idres_v1_registry_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Change) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Change) ProtoMessage() {}
+
+func (x *Change) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Change.ProtoReflect.Descriptor instead.
+func (*Change) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Change) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *Change) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *Change) GetKind() Change_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Change_KIND_UNSPECIFIED
+}
+
+func (x *Change) GetIdentifier() string {
+	if x != nil {
+		return x.Identifier
+	}
+	return ""
+}
+
+func (x *Change) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 // ImportOptions may come only in the first message.
 type ImportOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -86,7 +542,7 @@ type ImportOptions struct {
 
 func (x *ImportOptions) Reset() {
 	*x = ImportOptions{}
-	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	mi := &file_idres_v1_registry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -98,7 +554,7 @@ func (x *ImportOptions) String() string {
 func (*ImportOptions) ProtoMessage() {}
 
 func (x *ImportOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	mi := &file_idres_v1_registry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -111,7 +567,7 @@ func (x *ImportOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportOptions.ProtoReflect.Descriptor instead.
 func (*ImportOptions) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{0}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ImportOptions) GetMode() ImportMode {
@@ -138,7 +594,7 @@ type ImportRequest struct {
 
 func (x *ImportRequest) Reset() {
 	*x = ImportRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	mi := &file_idres_v1_registry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -150,7 +606,7 @@ func (x *ImportRequest) String() string {
 func (*ImportRequest) ProtoMessage() {}
 
 func (x *ImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	mi := &file_idres_v1_registry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -163,7 +619,7 @@ func (x *ImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRequest.ProtoReflect.Descriptor instead.
 func (*ImportRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{1}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ImportRequest) GetOptions() *ImportOptions {
@@ -195,7 +651,7 @@ type ImportItem struct {
 
 func (x *ImportItem) Reset() {
 	*x = ImportItem{}
-	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	mi := &file_idres_v1_registry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -207,7 +663,7 @@ func (x *ImportItem) String() string {
 func (*ImportItem) ProtoMessage() {}
 
 func (x *ImportItem) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	mi := &file_idres_v1_registry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +676,7 @@ func (x *ImportItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportItem.ProtoReflect.Descriptor instead.
 func (*ImportItem) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{2}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ImportItem) GetSequence() uint64 {
@@ -261,7 +717,7 @@ type ImportResponse struct {
 
 func (x *ImportResponse) Reset() {
 	*x = ImportResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	mi := &file_idres_v1_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +729,7 @@ func (x *ImportResponse) String() string {
 func (*ImportResponse) ProtoMessage() {}
 
 func (x *ImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	mi := &file_idres_v1_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +742,7 @@ func (x *ImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportResponse.ProtoReflect.Descriptor instead.
 func (*ImportResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{3}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ImportResponse) GetBatch() uint64 {
@@ -345,7 +801,7 @@ type ImportError struct {
 
 func (x *ImportError) Reset() {
 	*x = ImportError{}
-	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	mi := &file_idres_v1_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +813,7 @@ func (x *ImportError) String() string {
 func (*ImportError) ProtoMessage() {}
 
 func (x *ImportError) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	mi := &file_idres_v1_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +826,7 @@ func (x *ImportError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportError.ProtoReflect.Descriptor instead.
 func (*ImportError) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{4}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ImportError) GetSequence() uint64 {
@@ -410,7 +866,7 @@ type CreatePrefixRequest struct {
 
 func (x *CreatePrefixRequest) Reset() {
 	*x = CreatePrefixRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[5]
+	mi := &file_idres_v1_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -422,7 +878,7 @@ func (x *CreatePrefixRequest) String() string {
 func (*CreatePrefixRequest) ProtoMessage() {}
 
 func (x *CreatePrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[5]
+	mi := &file_idres_v1_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -435,7 +891,7 @@ func (x *CreatePrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePrefixRequest.ProtoReflect.Descriptor instead.
 func (*CreatePrefixRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{5}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreatePrefixRequest) GetPrefix() *Prefix {
@@ -454,7 +910,7 @@ type GetPrefixRequest struct {
 
 func (x *GetPrefixRequest) Reset() {
 	*x = GetPrefixRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[6]
+	mi := &file_idres_v1_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +922,7 @@ func (x *GetPrefixRequest) String() string {
 func (*GetPrefixRequest) ProtoMessage() {}
 
 func (x *GetPrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[6]
+	mi := &file_idres_v1_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +935,7 @@ func (x *GetPrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPrefixRequest.ProtoReflect.Descriptor instead.
 func (*GetPrefixRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{6}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetPrefixRequest) GetPrefix() string {
@@ -500,7 +956,7 @@ type ListPrefixesRequest struct {
 
 func (x *ListPrefixesRequest) Reset() {
 	*x = ListPrefixesRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[7]
+	mi := &file_idres_v1_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +968,7 @@ func (x *ListPrefixesRequest) String() string {
 func (*ListPrefixesRequest) ProtoMessage() {}
 
 func (x *ListPrefixesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[7]
+	mi := &file_idres_v1_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +981,7 @@ func (x *ListPrefixesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPrefixesRequest.ProtoReflect.Descriptor instead.
 func (*ListPrefixesRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{7}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListPrefixesRequest) GetPageSize() uint32 {
@@ -553,7 +1009,7 @@ type ListPrefixesResponse struct {
 
 func (x *ListPrefixesResponse) Reset() {
 	*x = ListPrefixesResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[8]
+	mi := &file_idres_v1_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +1021,7 @@ func (x *ListPrefixesResponse) String() string {
 func (*ListPrefixesResponse) ProtoMessage() {}
 
 func (x *ListPrefixesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[8]
+	mi := &file_idres_v1_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +1034,7 @@ func (x *ListPrefixesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPrefixesResponse.ProtoReflect.Descriptor instead.
 func (*ListPrefixesResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{8}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListPrefixesResponse) GetPrefixes() []*Prefix {
@@ -606,7 +1062,7 @@ type DeletePrefixRequest struct {
 
 func (x *DeletePrefixRequest) Reset() {
 	*x = DeletePrefixRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[9]
+	mi := &file_idres_v1_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -618,7 +1074,7 @@ func (x *DeletePrefixRequest) String() string {
 func (*DeletePrefixRequest) ProtoMessage() {}
 
 func (x *DeletePrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[9]
+	mi := &file_idres_v1_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -631,7 +1087,7 @@ func (x *DeletePrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePrefixRequest.ProtoReflect.Descriptor instead.
 func (*DeletePrefixRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{9}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeletePrefixRequest) GetPrefix() string {
@@ -658,7 +1114,7 @@ type DeletePrefixResponse struct {
 
 func (x *DeletePrefixResponse) Reset() {
 	*x = DeletePrefixResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[10]
+	mi := &file_idres_v1_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +1126,7 @@ func (x *DeletePrefixResponse) String() string {
 func (*DeletePrefixResponse) ProtoMessage() {}
 
 func (x *DeletePrefixResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[10]
+	mi := &file_idres_v1_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +1139,7 @@ func (x *DeletePrefixResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePrefixResponse.ProtoReflect.Descriptor instead.
 func (*DeletePrefixResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{10}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeletePrefixResponse) GetIdentifiersDeleted() uint64 {
@@ -705,7 +1161,7 @@ type CreateIdentifierRequest struct {
 
 func (x *CreateIdentifierRequest) Reset() {
 	*x = CreateIdentifierRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[11]
+	mi := &file_idres_v1_registry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +1173,7 @@ func (x *CreateIdentifierRequest) String() string {
 func (*CreateIdentifierRequest) ProtoMessage() {}
 
 func (x *CreateIdentifierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[11]
+	mi := &file_idres_v1_registry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +1186,7 @@ func (x *CreateIdentifierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIdentifierRequest.ProtoReflect.Descriptor instead.
 func (*CreateIdentifierRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{11}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateIdentifierRequest) GetIdentifier() string {
@@ -756,7 +1212,7 @@ type GetIdentifierRequest struct {
 
 func (x *GetIdentifierRequest) Reset() {
 	*x = GetIdentifierRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[12]
+	mi := &file_idres_v1_registry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +1224,7 @@ func (x *GetIdentifierRequest) String() string {
 func (*GetIdentifierRequest) ProtoMessage() {}
 
 func (x *GetIdentifierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[12]
+	mi := &file_idres_v1_registry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +1237,7 @@ func (x *GetIdentifierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIdentifierRequest.ProtoReflect.Descriptor instead.
 func (*GetIdentifierRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{12}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetIdentifierRequest) GetIdentifier() string {
@@ -806,7 +1262,7 @@ type UpdateValuesRequest struct {
 
 func (x *UpdateValuesRequest) Reset() {
 	*x = UpdateValuesRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[13]
+	mi := &file_idres_v1_registry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +1274,7 @@ func (x *UpdateValuesRequest) String() string {
 func (*UpdateValuesRequest) ProtoMessage() {}
 
 func (x *UpdateValuesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[13]
+	mi := &file_idres_v1_registry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +1287,7 @@ func (x *UpdateValuesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateValuesRequest.ProtoReflect.Descriptor instead.
 func (*UpdateValuesRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{13}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdateValuesRequest) GetIdentifier() string {
@@ -871,7 +1327,7 @@ type DeleteIdentifierRequest struct {
 
 func (x *DeleteIdentifierRequest) Reset() {
 	*x = DeleteIdentifierRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[14]
+	mi := &file_idres_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1339,7 @@ func (x *DeleteIdentifierRequest) String() string {
 func (*DeleteIdentifierRequest) ProtoMessage() {}
 
 func (x *DeleteIdentifierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[14]
+	mi := &file_idres_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1352,7 @@ func (x *DeleteIdentifierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteIdentifierRequest.ProtoReflect.Descriptor instead.
 func (*DeleteIdentifierRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{14}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeleteIdentifierRequest) GetIdentifier() string {
@@ -914,7 +1370,7 @@ type DeleteIdentifierResponse struct {
 
 func (x *DeleteIdentifierResponse) Reset() {
 	*x = DeleteIdentifierResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[15]
+	mi := &file_idres_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -926,7 +1382,7 @@ func (x *DeleteIdentifierResponse) String() string {
 func (*DeleteIdentifierResponse) ProtoMessage() {}
 
 func (x *DeleteIdentifierResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[15]
+	mi := &file_idres_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -939,7 +1395,7 @@ func (x *DeleteIdentifierResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteIdentifierResponse.ProtoReflect.Descriptor instead.
 func (*DeleteIdentifierResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{15}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 type ListIdentifiersRequest struct {
@@ -954,7 +1410,7 @@ type ListIdentifiersRequest struct {
 
 func (x *ListIdentifiersRequest) Reset() {
 	*x = ListIdentifiersRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[16]
+	mi := &file_idres_v1_registry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1422,7 @@ func (x *ListIdentifiersRequest) String() string {
 func (*ListIdentifiersRequest) ProtoMessage() {}
 
 func (x *ListIdentifiersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[16]
+	mi := &file_idres_v1_registry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1435,7 @@ func (x *ListIdentifiersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIdentifiersRequest.ProtoReflect.Descriptor instead.
 func (*ListIdentifiersRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{16}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListIdentifiersRequest) GetPrefix() string {
@@ -1014,7 +1470,7 @@ type ListIdentifiersResponse struct {
 
 func (x *ListIdentifiersResponse) Reset() {
 	*x = ListIdentifiersResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[17]
+	mi := &file_idres_v1_registry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1482,7 @@ func (x *ListIdentifiersResponse) String() string {
 func (*ListIdentifiersResponse) ProtoMessage() {}
 
 func (x *ListIdentifiersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[17]
+	mi := &file_idres_v1_registry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1495,7 @@ func (x *ListIdentifiersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIdentifiersResponse.ProtoReflect.Descriptor instead.
 func (*ListIdentifiersResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{17}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListIdentifiersResponse) GetIdentifiers() []*Identifier {
@@ -1067,7 +1523,7 @@ type SetDelegationRequest struct {
 
 func (x *SetDelegationRequest) Reset() {
 	*x = SetDelegationRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[18]
+	mi := &file_idres_v1_registry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1535,7 @@ func (x *SetDelegationRequest) String() string {
 func (*SetDelegationRequest) ProtoMessage() {}
 
 func (x *SetDelegationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[18]
+	mi := &file_idres_v1_registry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1548,7 @@ func (x *SetDelegationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDelegationRequest.ProtoReflect.Descriptor instead.
 func (*SetDelegationRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{18}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SetDelegationRequest) GetDelegation() *Delegation {
@@ -1111,7 +1567,7 @@ type GetDelegationRequest struct {
 
 func (x *GetDelegationRequest) Reset() {
 	*x = GetDelegationRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[19]
+	mi := &file_idres_v1_registry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1579,7 @@ func (x *GetDelegationRequest) String() string {
 func (*GetDelegationRequest) ProtoMessage() {}
 
 func (x *GetDelegationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[19]
+	mi := &file_idres_v1_registry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1592,7 @@ func (x *GetDelegationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelegationRequest.ProtoReflect.Descriptor instead.
 func (*GetDelegationRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{19}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetDelegationRequest) GetPrefix() string {
@@ -1159,7 +1615,7 @@ type ListDelegationsRequest struct {
 
 func (x *ListDelegationsRequest) Reset() {
 	*x = ListDelegationsRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[20]
+	mi := &file_idres_v1_registry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1627,7 @@ func (x *ListDelegationsRequest) String() string {
 func (*ListDelegationsRequest) ProtoMessage() {}
 
 func (x *ListDelegationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[20]
+	mi := &file_idres_v1_registry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +1640,7 @@ func (x *ListDelegationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDelegationsRequest.ProtoReflect.Descriptor instead.
 func (*ListDelegationsRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{20}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListDelegationsRequest) GetZone() string {
@@ -1219,7 +1675,7 @@ type ListDelegationsResponse struct {
 
 func (x *ListDelegationsResponse) Reset() {
 	*x = ListDelegationsResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[21]
+	mi := &file_idres_v1_registry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1687,7 @@ func (x *ListDelegationsResponse) String() string {
 func (*ListDelegationsResponse) ProtoMessage() {}
 
 func (x *ListDelegationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[21]
+	mi := &file_idres_v1_registry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1700,7 @@ func (x *ListDelegationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDelegationsResponse.ProtoReflect.Descriptor instead.
 func (*ListDelegationsResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{21}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListDelegationsResponse) GetDelegations() []*Delegation {
@@ -1270,7 +1726,7 @@ type RemoveDelegationRequest struct {
 
 func (x *RemoveDelegationRequest) Reset() {
 	*x = RemoveDelegationRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[22]
+	mi := &file_idres_v1_registry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1282,7 +1738,7 @@ func (x *RemoveDelegationRequest) String() string {
 func (*RemoveDelegationRequest) ProtoMessage() {}
 
 func (x *RemoveDelegationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[22]
+	mi := &file_idres_v1_registry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1295,7 +1751,7 @@ func (x *RemoveDelegationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveDelegationRequest.ProtoReflect.Descriptor instead.
 func (*RemoveDelegationRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{22}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RemoveDelegationRequest) GetPrefix() string {
@@ -1313,7 +1769,7 @@ type RemoveDelegationResponse struct {
 
 func (x *RemoveDelegationResponse) Reset() {
 	*x = RemoveDelegationResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[23]
+	mi := &file_idres_v1_registry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1781,7 @@ func (x *RemoveDelegationResponse) String() string {
 func (*RemoveDelegationResponse) ProtoMessage() {}
 
 func (x *RemoveDelegationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[23]
+	mi := &file_idres_v1_registry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,14 +1794,52 @@ func (x *RemoveDelegationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveDelegationResponse.ProtoReflect.Descriptor instead.
 func (*RemoveDelegationResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{23}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{29}
 }
 
 var File_idres_v1_registry_proto protoreflect.FileDescriptor
 
 const file_idres_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x17idres/v1/registry.proto\x12\bidres.v1\x1a\x14idres/v1/types.proto\x1a\x18idres/v1/registrar.proto\"X\n" +
+	"\x17idres/v1/registry.proto\x12\bidres.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14idres/v1/types.proto\x1a\x18idres/v1/registrar.proto\"\xb0\x01\n" +
+	"\rSearchRequest\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\x12!\n" +
+	"\fprefix_match\x18\x04 \x01(\bR\vprefixMatch\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"R\n" +
+	"\tSearchHit\x12\x1e\n" +
+	"\n" +
+	"identifier\x18\x01 \x01(\tR\n" +
+	"identifier\x12%\n" +
+	"\x05value\x18\x02 \x01(\v2\x0f.idres.v1.ValueR\x05value\"a\n" +
+	"\x0eSearchResponse\x12'\n" +
+	"\x04hits\x18\x01 \x03(\v2\x13.idres.v1.SearchHitR\x04hits\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x89\x01\n" +
+	"\fWatchRequest\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12(\n" +
+	"\rfrom_revision\x18\x02 \x01(\x04H\x00R\ffromRevision\x88\x01\x01\x12%\n" +
+	"\x0eafter_sequence\x18\x03 \x01(\x04R\rafterSequenceB\x10\n" +
+	"\x0e_from_revision\"\x87\x01\n" +
+	"\rWatchResponse\x12*\n" +
+	"\achanges\x18\x01 \x03(\v2\x10.idres.v1.ChangeR\achanges\x12#\n" +
+	"\rlast_sequence\x18\x02 \x01(\x04R\flastSequence\x12%\n" +
+	"\x0estart_revision\x18\x03 \x01(\x04R\rstartRevision\"\x80\x02\n" +
+	"\x06Change\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x04R\brevision\x12)\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x15.idres.v1.Change.KindR\x04kind\x12\x1e\n" +
+	"\n" +
+	"identifier\x18\x04 \x01(\tR\n" +
+	"identifier\x12.\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"C\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aCREATED\x10\x01\x12\v\n" +
+	"\aUPDATED\x10\x02\x12\v\n" +
+	"\aDELETED\x10\x03\"X\n" +
 	"\rImportOptions\x12(\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x14.idres.v1.ImportModeR\x04mode\x12\x1d\n" +
 	"\n" +
@@ -1440,7 +1934,7 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"ImportMode\x12\x1b\n" +
 	"\x17IMPORT_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12IMPORT_MODE_CREATE\x10\x01\x12!\n" +
-	"\x1dIMPORT_MODE_CREATE_OR_REPLACE\x10\x022\xcc\f\n" +
+	"\x1dIMPORT_MODE_CREATE_OR_REPLACE\x10\x022\xc5\r\n" +
 	"\bRegistry\x12?\n" +
 	"\fCreatePrefix\x12\x1d.idres.v1.CreatePrefixRequest\x1a\x10.idres.v1.Prefix\x129\n" +
 	"\tGetPrefix\x12\x1a.idres.v1.GetPrefixRequest\x1a\x10.idres.v1.Prefix\x12M\n" +
@@ -1462,7 +1956,9 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"\vGetTemplate\x12\x1c.idres.v1.GetTemplateRequest\x1a\x12.idres.v1.Template\x12S\n" +
 	"\x0eDeleteTemplate\x12\x1f.idres.v1.DeleteTemplateRequest\x1a .idres.v1.DeleteTemplateResponse\x12D\n" +
 	"\tListAudit\x12\x1a.idres.v1.ListAuditRequest\x1a\x1b.idres.v1.ListAuditResponse\x12?\n" +
-	"\x06Import\x12\x17.idres.v1.ImportRequest\x1a\x18.idres.v1.ImportResponse(\x010\x01B/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
+	"\x06Import\x12\x17.idres.v1.ImportRequest\x1a\x18.idres.v1.ImportResponse(\x010\x01\x12;\n" +
+	"\x06Search\x12\x17.idres.v1.SearchRequest\x1a\x18.idres.v1.SearchResponse\x12:\n" +
+	"\x05Watch\x12\x16.idres.v1.WatchRequest\x1a\x17.idres.v1.WatchResponse0\x01B/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
 
 var (
 	file_idres_v1_registry_proto_rawDescOnce sync.Once
@@ -1476,113 +1972,130 @@ func file_idres_v1_registry_proto_rawDescGZIP() []byte {
 	return file_idres_v1_registry_proto_rawDescData
 }
 
-var file_idres_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_idres_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_idres_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_idres_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_idres_v1_registry_proto_goTypes = []any{
 	(ImportMode)(0),                  // 0: idres.v1.ImportMode
-	(*ImportOptions)(nil),            // 1: idres.v1.ImportOptions
-	(*ImportRequest)(nil),            // 2: idres.v1.ImportRequest
-	(*ImportItem)(nil),               // 3: idres.v1.ImportItem
-	(*ImportResponse)(nil),           // 4: idres.v1.ImportResponse
-	(*ImportError)(nil),              // 5: idres.v1.ImportError
-	(*CreatePrefixRequest)(nil),      // 6: idres.v1.CreatePrefixRequest
-	(*GetPrefixRequest)(nil),         // 7: idres.v1.GetPrefixRequest
-	(*ListPrefixesRequest)(nil),      // 8: idres.v1.ListPrefixesRequest
-	(*ListPrefixesResponse)(nil),     // 9: idres.v1.ListPrefixesResponse
-	(*DeletePrefixRequest)(nil),      // 10: idres.v1.DeletePrefixRequest
-	(*DeletePrefixResponse)(nil),     // 11: idres.v1.DeletePrefixResponse
-	(*CreateIdentifierRequest)(nil),  // 12: idres.v1.CreateIdentifierRequest
-	(*GetIdentifierRequest)(nil),     // 13: idres.v1.GetIdentifierRequest
-	(*UpdateValuesRequest)(nil),      // 14: idres.v1.UpdateValuesRequest
-	(*DeleteIdentifierRequest)(nil),  // 15: idres.v1.DeleteIdentifierRequest
-	(*DeleteIdentifierResponse)(nil), // 16: idres.v1.DeleteIdentifierResponse
-	(*ListIdentifiersRequest)(nil),   // 17: idres.v1.ListIdentifiersRequest
-	(*ListIdentifiersResponse)(nil),  // 18: idres.v1.ListIdentifiersResponse
-	(*SetDelegationRequest)(nil),     // 19: idres.v1.SetDelegationRequest
-	(*GetDelegationRequest)(nil),     // 20: idres.v1.GetDelegationRequest
-	(*ListDelegationsRequest)(nil),   // 21: idres.v1.ListDelegationsRequest
-	(*ListDelegationsResponse)(nil),  // 22: idres.v1.ListDelegationsResponse
-	(*RemoveDelegationRequest)(nil),  // 23: idres.v1.RemoveDelegationRequest
-	(*RemoveDelegationResponse)(nil), // 24: idres.v1.RemoveDelegationResponse
-	(*Value)(nil),                    // 25: idres.v1.Value
-	(*Prefix)(nil),                   // 26: idres.v1.Prefix
-	(*Identifier)(nil),               // 27: idres.v1.Identifier
-	(*Delegation)(nil),               // 28: idres.v1.Delegation
-	(*IssueCredentialRequest)(nil),   // 29: idres.v1.IssueCredentialRequest
-	(*ListCredentialsRequest)(nil),   // 30: idres.v1.ListCredentialsRequest
-	(*RevokeCredentialRequest)(nil),  // 31: idres.v1.RevokeCredentialRequest
-	(*SetTemplateRequest)(nil),       // 32: idres.v1.SetTemplateRequest
-	(*GetTemplateRequest)(nil),       // 33: idres.v1.GetTemplateRequest
-	(*DeleteTemplateRequest)(nil),    // 34: idres.v1.DeleteTemplateRequest
-	(*ListAuditRequest)(nil),         // 35: idres.v1.ListAuditRequest
-	(*IssueCredentialResponse)(nil),  // 36: idres.v1.IssueCredentialResponse
-	(*ListCredentialsResponse)(nil),  // 37: idres.v1.ListCredentialsResponse
-	(*Credential)(nil),               // 38: idres.v1.Credential
-	(*Template)(nil),                 // 39: idres.v1.Template
-	(*DeleteTemplateResponse)(nil),   // 40: idres.v1.DeleteTemplateResponse
-	(*ListAuditResponse)(nil),        // 41: idres.v1.ListAuditResponse
+	(Change_Kind)(0),                 // 1: idres.v1.Change.Kind
+	(*SearchRequest)(nil),            // 2: idres.v1.SearchRequest
+	(*SearchHit)(nil),                // 3: idres.v1.SearchHit
+	(*SearchResponse)(nil),           // 4: idres.v1.SearchResponse
+	(*WatchRequest)(nil),             // 5: idres.v1.WatchRequest
+	(*WatchResponse)(nil),            // 6: idres.v1.WatchResponse
+	(*Change)(nil),                   // 7: idres.v1.Change
+	(*ImportOptions)(nil),            // 8: idres.v1.ImportOptions
+	(*ImportRequest)(nil),            // 9: idres.v1.ImportRequest
+	(*ImportItem)(nil),               // 10: idres.v1.ImportItem
+	(*ImportResponse)(nil),           // 11: idres.v1.ImportResponse
+	(*ImportError)(nil),              // 12: idres.v1.ImportError
+	(*CreatePrefixRequest)(nil),      // 13: idres.v1.CreatePrefixRequest
+	(*GetPrefixRequest)(nil),         // 14: idres.v1.GetPrefixRequest
+	(*ListPrefixesRequest)(nil),      // 15: idres.v1.ListPrefixesRequest
+	(*ListPrefixesResponse)(nil),     // 16: idres.v1.ListPrefixesResponse
+	(*DeletePrefixRequest)(nil),      // 17: idres.v1.DeletePrefixRequest
+	(*DeletePrefixResponse)(nil),     // 18: idres.v1.DeletePrefixResponse
+	(*CreateIdentifierRequest)(nil),  // 19: idres.v1.CreateIdentifierRequest
+	(*GetIdentifierRequest)(nil),     // 20: idres.v1.GetIdentifierRequest
+	(*UpdateValuesRequest)(nil),      // 21: idres.v1.UpdateValuesRequest
+	(*DeleteIdentifierRequest)(nil),  // 22: idres.v1.DeleteIdentifierRequest
+	(*DeleteIdentifierResponse)(nil), // 23: idres.v1.DeleteIdentifierResponse
+	(*ListIdentifiersRequest)(nil),   // 24: idres.v1.ListIdentifiersRequest
+	(*ListIdentifiersResponse)(nil),  // 25: idres.v1.ListIdentifiersResponse
+	(*SetDelegationRequest)(nil),     // 26: idres.v1.SetDelegationRequest
+	(*GetDelegationRequest)(nil),     // 27: idres.v1.GetDelegationRequest
+	(*ListDelegationsRequest)(nil),   // 28: idres.v1.ListDelegationsRequest
+	(*ListDelegationsResponse)(nil),  // 29: idres.v1.ListDelegationsResponse
+	(*RemoveDelegationRequest)(nil),  // 30: idres.v1.RemoveDelegationRequest
+	(*RemoveDelegationResponse)(nil), // 31: idres.v1.RemoveDelegationResponse
+	(*Value)(nil),                    // 32: idres.v1.Value
+	(*timestamppb.Timestamp)(nil),    // 33: google.protobuf.Timestamp
+	(*Prefix)(nil),                   // 34: idres.v1.Prefix
+	(*Identifier)(nil),               // 35: idres.v1.Identifier
+	(*Delegation)(nil),               // 36: idres.v1.Delegation
+	(*IssueCredentialRequest)(nil),   // 37: idres.v1.IssueCredentialRequest
+	(*ListCredentialsRequest)(nil),   // 38: idres.v1.ListCredentialsRequest
+	(*RevokeCredentialRequest)(nil),  // 39: idres.v1.RevokeCredentialRequest
+	(*SetTemplateRequest)(nil),       // 40: idres.v1.SetTemplateRequest
+	(*GetTemplateRequest)(nil),       // 41: idres.v1.GetTemplateRequest
+	(*DeleteTemplateRequest)(nil),    // 42: idres.v1.DeleteTemplateRequest
+	(*ListAuditRequest)(nil),         // 43: idres.v1.ListAuditRequest
+	(*IssueCredentialResponse)(nil),  // 44: idres.v1.IssueCredentialResponse
+	(*ListCredentialsResponse)(nil),  // 45: idres.v1.ListCredentialsResponse
+	(*Credential)(nil),               // 46: idres.v1.Credential
+	(*Template)(nil),                 // 47: idres.v1.Template
+	(*DeleteTemplateResponse)(nil),   // 48: idres.v1.DeleteTemplateResponse
+	(*ListAuditResponse)(nil),        // 49: idres.v1.ListAuditResponse
 }
 var file_idres_v1_registry_proto_depIdxs = []int32{
-	0,  // 0: idres.v1.ImportOptions.mode:type_name -> idres.v1.ImportMode
-	1,  // 1: idres.v1.ImportRequest.options:type_name -> idres.v1.ImportOptions
-	3,  // 2: idres.v1.ImportRequest.items:type_name -> idres.v1.ImportItem
-	25, // 3: idres.v1.ImportItem.values:type_name -> idres.v1.Value
-	5,  // 4: idres.v1.ImportResponse.errors:type_name -> idres.v1.ImportError
-	26, // 5: idres.v1.CreatePrefixRequest.prefix:type_name -> idres.v1.Prefix
-	26, // 6: idres.v1.ListPrefixesResponse.prefixes:type_name -> idres.v1.Prefix
-	25, // 7: idres.v1.CreateIdentifierRequest.values:type_name -> idres.v1.Value
-	25, // 8: idres.v1.UpdateValuesRequest.replace:type_name -> idres.v1.Value
-	25, // 9: idres.v1.UpdateValuesRequest.add:type_name -> idres.v1.Value
-	27, // 10: idres.v1.ListIdentifiersResponse.identifiers:type_name -> idres.v1.Identifier
-	28, // 11: idres.v1.SetDelegationRequest.delegation:type_name -> idres.v1.Delegation
-	28, // 12: idres.v1.ListDelegationsResponse.delegations:type_name -> idres.v1.Delegation
-	6,  // 13: idres.v1.Registry.CreatePrefix:input_type -> idres.v1.CreatePrefixRequest
-	7,  // 14: idres.v1.Registry.GetPrefix:input_type -> idres.v1.GetPrefixRequest
-	8,  // 15: idres.v1.Registry.ListPrefixes:input_type -> idres.v1.ListPrefixesRequest
-	10, // 16: idres.v1.Registry.DeletePrefix:input_type -> idres.v1.DeletePrefixRequest
-	12, // 17: idres.v1.Registry.CreateIdentifier:input_type -> idres.v1.CreateIdentifierRequest
-	13, // 18: idres.v1.Registry.GetIdentifier:input_type -> idres.v1.GetIdentifierRequest
-	14, // 19: idres.v1.Registry.UpdateValues:input_type -> idres.v1.UpdateValuesRequest
-	15, // 20: idres.v1.Registry.DeleteIdentifier:input_type -> idres.v1.DeleteIdentifierRequest
-	17, // 21: idres.v1.Registry.ListIdentifiers:input_type -> idres.v1.ListIdentifiersRequest
-	19, // 22: idres.v1.Registry.SetDelegation:input_type -> idres.v1.SetDelegationRequest
-	20, // 23: idres.v1.Registry.GetDelegation:input_type -> idres.v1.GetDelegationRequest
-	21, // 24: idres.v1.Registry.ListDelegations:input_type -> idres.v1.ListDelegationsRequest
-	23, // 25: idres.v1.Registry.RemoveDelegation:input_type -> idres.v1.RemoveDelegationRequest
-	29, // 26: idres.v1.Registry.IssueCredential:input_type -> idres.v1.IssueCredentialRequest
-	30, // 27: idres.v1.Registry.ListCredentials:input_type -> idres.v1.ListCredentialsRequest
-	31, // 28: idres.v1.Registry.RevokeCredential:input_type -> idres.v1.RevokeCredentialRequest
-	32, // 29: idres.v1.Registry.SetTemplate:input_type -> idres.v1.SetTemplateRequest
-	33, // 30: idres.v1.Registry.GetTemplate:input_type -> idres.v1.GetTemplateRequest
-	34, // 31: idres.v1.Registry.DeleteTemplate:input_type -> idres.v1.DeleteTemplateRequest
-	35, // 32: idres.v1.Registry.ListAudit:input_type -> idres.v1.ListAuditRequest
-	2,  // 33: idres.v1.Registry.Import:input_type -> idres.v1.ImportRequest
-	26, // 34: idres.v1.Registry.CreatePrefix:output_type -> idres.v1.Prefix
-	26, // 35: idres.v1.Registry.GetPrefix:output_type -> idres.v1.Prefix
-	9,  // 36: idres.v1.Registry.ListPrefixes:output_type -> idres.v1.ListPrefixesResponse
-	11, // 37: idres.v1.Registry.DeletePrefix:output_type -> idres.v1.DeletePrefixResponse
-	27, // 38: idres.v1.Registry.CreateIdentifier:output_type -> idres.v1.Identifier
-	27, // 39: idres.v1.Registry.GetIdentifier:output_type -> idres.v1.Identifier
-	27, // 40: idres.v1.Registry.UpdateValues:output_type -> idres.v1.Identifier
-	16, // 41: idres.v1.Registry.DeleteIdentifier:output_type -> idres.v1.DeleteIdentifierResponse
-	18, // 42: idres.v1.Registry.ListIdentifiers:output_type -> idres.v1.ListIdentifiersResponse
-	28, // 43: idres.v1.Registry.SetDelegation:output_type -> idres.v1.Delegation
-	28, // 44: idres.v1.Registry.GetDelegation:output_type -> idres.v1.Delegation
-	22, // 45: idres.v1.Registry.ListDelegations:output_type -> idres.v1.ListDelegationsResponse
-	24, // 46: idres.v1.Registry.RemoveDelegation:output_type -> idres.v1.RemoveDelegationResponse
-	36, // 47: idres.v1.Registry.IssueCredential:output_type -> idres.v1.IssueCredentialResponse
-	37, // 48: idres.v1.Registry.ListCredentials:output_type -> idres.v1.ListCredentialsResponse
-	38, // 49: idres.v1.Registry.RevokeCredential:output_type -> idres.v1.Credential
-	39, // 50: idres.v1.Registry.SetTemplate:output_type -> idres.v1.Template
-	39, // 51: idres.v1.Registry.GetTemplate:output_type -> idres.v1.Template
-	40, // 52: idres.v1.Registry.DeleteTemplate:output_type -> idres.v1.DeleteTemplateResponse
-	41, // 53: idres.v1.Registry.ListAudit:output_type -> idres.v1.ListAuditResponse
-	4,  // 54: idres.v1.Registry.Import:output_type -> idres.v1.ImportResponse
-	34, // [34:55] is the sub-list for method output_type
-	13, // [13:34] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	32, // 0: idres.v1.SearchHit.value:type_name -> idres.v1.Value
+	3,  // 1: idres.v1.SearchResponse.hits:type_name -> idres.v1.SearchHit
+	7,  // 2: idres.v1.WatchResponse.changes:type_name -> idres.v1.Change
+	1,  // 3: idres.v1.Change.kind:type_name -> idres.v1.Change.Kind
+	33, // 4: idres.v1.Change.time:type_name -> google.protobuf.Timestamp
+	0,  // 5: idres.v1.ImportOptions.mode:type_name -> idres.v1.ImportMode
+	8,  // 6: idres.v1.ImportRequest.options:type_name -> idres.v1.ImportOptions
+	10, // 7: idres.v1.ImportRequest.items:type_name -> idres.v1.ImportItem
+	32, // 8: idres.v1.ImportItem.values:type_name -> idres.v1.Value
+	12, // 9: idres.v1.ImportResponse.errors:type_name -> idres.v1.ImportError
+	34, // 10: idres.v1.CreatePrefixRequest.prefix:type_name -> idres.v1.Prefix
+	34, // 11: idres.v1.ListPrefixesResponse.prefixes:type_name -> idres.v1.Prefix
+	32, // 12: idres.v1.CreateIdentifierRequest.values:type_name -> idres.v1.Value
+	32, // 13: idres.v1.UpdateValuesRequest.replace:type_name -> idres.v1.Value
+	32, // 14: idres.v1.UpdateValuesRequest.add:type_name -> idres.v1.Value
+	35, // 15: idres.v1.ListIdentifiersResponse.identifiers:type_name -> idres.v1.Identifier
+	36, // 16: idres.v1.SetDelegationRequest.delegation:type_name -> idres.v1.Delegation
+	36, // 17: idres.v1.ListDelegationsResponse.delegations:type_name -> idres.v1.Delegation
+	13, // 18: idres.v1.Registry.CreatePrefix:input_type -> idres.v1.CreatePrefixRequest
+	14, // 19: idres.v1.Registry.GetPrefix:input_type -> idres.v1.GetPrefixRequest
+	15, // 20: idres.v1.Registry.ListPrefixes:input_type -> idres.v1.ListPrefixesRequest
+	17, // 21: idres.v1.Registry.DeletePrefix:input_type -> idres.v1.DeletePrefixRequest
+	19, // 22: idres.v1.Registry.CreateIdentifier:input_type -> idres.v1.CreateIdentifierRequest
+	20, // 23: idres.v1.Registry.GetIdentifier:input_type -> idres.v1.GetIdentifierRequest
+	21, // 24: idres.v1.Registry.UpdateValues:input_type -> idres.v1.UpdateValuesRequest
+	22, // 25: idres.v1.Registry.DeleteIdentifier:input_type -> idres.v1.DeleteIdentifierRequest
+	24, // 26: idres.v1.Registry.ListIdentifiers:input_type -> idres.v1.ListIdentifiersRequest
+	26, // 27: idres.v1.Registry.SetDelegation:input_type -> idres.v1.SetDelegationRequest
+	27, // 28: idres.v1.Registry.GetDelegation:input_type -> idres.v1.GetDelegationRequest
+	28, // 29: idres.v1.Registry.ListDelegations:input_type -> idres.v1.ListDelegationsRequest
+	30, // 30: idres.v1.Registry.RemoveDelegation:input_type -> idres.v1.RemoveDelegationRequest
+	37, // 31: idres.v1.Registry.IssueCredential:input_type -> idres.v1.IssueCredentialRequest
+	38, // 32: idres.v1.Registry.ListCredentials:input_type -> idres.v1.ListCredentialsRequest
+	39, // 33: idres.v1.Registry.RevokeCredential:input_type -> idres.v1.RevokeCredentialRequest
+	40, // 34: idres.v1.Registry.SetTemplate:input_type -> idres.v1.SetTemplateRequest
+	41, // 35: idres.v1.Registry.GetTemplate:input_type -> idres.v1.GetTemplateRequest
+	42, // 36: idres.v1.Registry.DeleteTemplate:input_type -> idres.v1.DeleteTemplateRequest
+	43, // 37: idres.v1.Registry.ListAudit:input_type -> idres.v1.ListAuditRequest
+	9,  // 38: idres.v1.Registry.Import:input_type -> idres.v1.ImportRequest
+	2,  // 39: idres.v1.Registry.Search:input_type -> idres.v1.SearchRequest
+	5,  // 40: idres.v1.Registry.Watch:input_type -> idres.v1.WatchRequest
+	34, // 41: idres.v1.Registry.CreatePrefix:output_type -> idres.v1.Prefix
+	34, // 42: idres.v1.Registry.GetPrefix:output_type -> idres.v1.Prefix
+	16, // 43: idres.v1.Registry.ListPrefixes:output_type -> idres.v1.ListPrefixesResponse
+	18, // 44: idres.v1.Registry.DeletePrefix:output_type -> idres.v1.DeletePrefixResponse
+	35, // 45: idres.v1.Registry.CreateIdentifier:output_type -> idres.v1.Identifier
+	35, // 46: idres.v1.Registry.GetIdentifier:output_type -> idres.v1.Identifier
+	35, // 47: idres.v1.Registry.UpdateValues:output_type -> idres.v1.Identifier
+	23, // 48: idres.v1.Registry.DeleteIdentifier:output_type -> idres.v1.DeleteIdentifierResponse
+	25, // 49: idres.v1.Registry.ListIdentifiers:output_type -> idres.v1.ListIdentifiersResponse
+	36, // 50: idres.v1.Registry.SetDelegation:output_type -> idres.v1.Delegation
+	36, // 51: idres.v1.Registry.GetDelegation:output_type -> idres.v1.Delegation
+	29, // 52: idres.v1.Registry.ListDelegations:output_type -> idres.v1.ListDelegationsResponse
+	31, // 53: idres.v1.Registry.RemoveDelegation:output_type -> idres.v1.RemoveDelegationResponse
+	44, // 54: idres.v1.Registry.IssueCredential:output_type -> idres.v1.IssueCredentialResponse
+	45, // 55: idres.v1.Registry.ListCredentials:output_type -> idres.v1.ListCredentialsResponse
+	46, // 56: idres.v1.Registry.RevokeCredential:output_type -> idres.v1.Credential
+	47, // 57: idres.v1.Registry.SetTemplate:output_type -> idres.v1.Template
+	47, // 58: idres.v1.Registry.GetTemplate:output_type -> idres.v1.Template
+	48, // 59: idres.v1.Registry.DeleteTemplate:output_type -> idres.v1.DeleteTemplateResponse
+	49, // 60: idres.v1.Registry.ListAudit:output_type -> idres.v1.ListAuditResponse
+	11, // 61: idres.v1.Registry.Import:output_type -> idres.v1.ImportResponse
+	4,  // 62: idres.v1.Registry.Search:output_type -> idres.v1.SearchResponse
+	6,  // 63: idres.v1.Registry.Watch:output_type -> idres.v1.WatchResponse
+	41, // [41:64] is the sub-list for method output_type
+	18, // [18:41] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_idres_v1_registry_proto_init() }
@@ -1592,13 +2105,14 @@ func file_idres_v1_registry_proto_init() {
 	}
 	file_idres_v1_types_proto_init()
 	file_idres_v1_registrar_proto_init()
+	file_idres_v1_registry_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idres_v1_registry_proto_rawDesc), len(file_idres_v1_registry_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   24,
+			NumEnums:      2,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

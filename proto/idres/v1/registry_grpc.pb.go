@@ -40,6 +40,8 @@ const (
 	Registry_DeleteTemplate_FullMethodName   = "/idres.v1.Registry/DeleteTemplate"
 	Registry_ListAudit_FullMethodName        = "/idres.v1.Registry/ListAudit"
 	Registry_Import_FullMethodName           = "/idres.v1.Registry/Import"
+	Registry_Search_FullMethodName           = "/idres.v1.Registry/Search"
+	Registry_Watch_FullMethodName            = "/idres.v1.Registry/Watch"
 )
 
 // RegistryClient is the client API for Registry service.
@@ -92,6 +94,18 @@ type RegistryClient interface {
 	// its side, so a client waiting for an ack must close or fill the batch.
 	// Each item needs the write role on its prefix.
 	Import(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ImportRequest, ImportResponse], error)
+	// Search finds the values of one type whose data equals value (or starts
+	// with it, with prefix_match) among the identifiers of the prefix's
+	// subtree held here; needs read on the prefix ("" is the whole node).
+	// Paged like ListIdentifiers. Backed by an index kept in the transaction
+	// of every identifier write (FEED-001..).
+	Search(ctx context.Context, in *SearchRequest, opts ...grpc.CallOption) (*SearchResponse, error)
+	// Watch streams the identifier changes under the prefix's subtree, in
+	// commit order, each once; needs read on the prefix. The first response
+	// carries no changes, only the position the watch starts from. A
+	// position older than the node retains is OutOfRange: resync (e.g. from
+	// a backup, then watch from its revision).
+	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
 }
 
 type registryClient struct {
@@ -315,6 +329,35 @@ func (c *registryClient) Import(ctx context.Context, opts ...grpc.CallOption) (g
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Registry_ImportClient = grpc.BidiStreamingClient[ImportRequest, ImportResponse]
 
+func (c *registryClient) Search(ctx context.Context, in *SearchRequest, opts ...grpc.CallOption) (*SearchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchResponse)
+	err := c.cc.Invoke(ctx, Registry_Search_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Registry_ServiceDesc.Streams[1], Registry_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRequest, WatchResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Registry_WatchClient = grpc.ServerStreamingClient[WatchResponse]
+
 // RegistryServer is the server API for Registry service.
 // All implementations must embed UnimplementedRegistryServer
 // for forward compatibility.
@@ -365,6 +408,18 @@ type RegistryServer interface {
 	// its side, so a client waiting for an ack must close or fill the batch.
 	// Each item needs the write role on its prefix.
 	Import(grpc.BidiStreamingServer[ImportRequest, ImportResponse]) error
+	// Search finds the values of one type whose data equals value (or starts
+	// with it, with prefix_match) among the identifiers of the prefix's
+	// subtree held here; needs read on the prefix ("" is the whole node).
+	// Paged like ListIdentifiers. Backed by an index kept in the transaction
+	// of every identifier write (FEED-001..).
+	Search(context.Context, *SearchRequest) (*SearchResponse, error)
+	// Watch streams the identifier changes under the prefix's subtree, in
+	// commit order, each once; needs read on the prefix. The first response
+	// carries no changes, only the position the watch starts from. A
+	// position older than the node retains is OutOfRange: resync (e.g. from
+	// a backup, then watch from its revision).
+	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
 	mustEmbedUnimplementedRegistryServer()
 }
 
@@ -437,6 +492,12 @@ func (UnimplementedRegistryServer) ListAudit(context.Context, *ListAuditRequest)
 }
 func (UnimplementedRegistryServer) Import(grpc.BidiStreamingServer[ImportRequest, ImportResponse]) error {
 	return status.Error(codes.Unimplemented, "method Import not implemented")
+}
+func (UnimplementedRegistryServer) Search(context.Context, *SearchRequest) (*SearchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Search not implemented")
+}
+func (UnimplementedRegistryServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
 }
 func (UnimplementedRegistryServer) mustEmbedUnimplementedRegistryServer() {}
 func (UnimplementedRegistryServer) testEmbeddedByValue()                  {}
@@ -826,6 +887,35 @@ func _Registry_Import_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Registry_ImportServer = grpc.BidiStreamingServer[ImportRequest, ImportResponse]
 
+func _Registry_Search_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServer).Search(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Registry_Search_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServer).Search(ctx, req.(*SearchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Registry_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RegistryServer).Watch(m, &grpc.GenericServerStream[WatchRequest, WatchResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Registry_WatchServer = grpc.ServerStreamingServer[WatchResponse]
+
 // Registry_ServiceDesc is the grpc.ServiceDesc for Registry service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -913,6 +1003,10 @@ var Registry_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListAudit",
 			Handler:    _Registry_ListAudit_Handler,
 		},
+		{
+			MethodName: "Search",
+			Handler:    _Registry_Search_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -920,6 +1014,11 @@ var Registry_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _Registry_Import_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "Watch",
+			Handler:       _Registry_Watch_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "idres/v1/registry.proto",
