@@ -177,6 +177,20 @@ func TestHTTPGatewayOnNode(t *testing.T) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
+	// gRPC calls (the registration above) share the registry.
+	var created float64
+	for _, m := range fams["idres_grpc_requests_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["method"] == "/idres.v1.Registry/CreateIdentifier" && labels["code"] == "OK" {
+			created = m.GetCounter().GetValue()
+		}
+	}
+	if created != 1 {
+		t.Errorf("idres_grpc_requests_total{method=CreateIdentifier,code=OK} = %v, want 1", created)
+	}
 	if got := fams["idres_store_identifiers"].GetMetric()[0].GetGauge().GetValue(); got != 1 {
 		t.Errorf("idres_store_identifiers = %v, want 1", got)
 	}

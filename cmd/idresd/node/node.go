@@ -131,9 +131,13 @@ func Start(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	authn := &auth.Authenticator{Store: n.store, Required: []string{"/idres.v1.Registry/", "/idres.v1.Admin/", "/idres.v1.Backup/"}, Now: cfg.Now}
+	gm, err := newGRPCMetrics(n.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	n.grpc = grpc.NewServer(append(n.grpcOptions(),
-		grpc.ChainUnaryInterceptor(recoverUnary(log, panics), authn.Unary(), n.limiter.Unary(), sampledResolveLog(log)),
-		grpc.ChainStreamInterceptor(recoverStream(log, panics), authn.Stream(), n.limiter.Stream()),
+		grpc.ChainUnaryInterceptor(gm.Unary(), recoverUnary(log, panics), authn.Unary(), n.limiter.Unary(), sampledResolveLog(log)),
+		grpc.ChainStreamInterceptor(gm.Stream(), recoverStream(log, panics), authn.Stream(), n.limiter.Stream()),
 	)...)
 	authority := &resolver.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
 	if err := n.startDNS(authority.Self); err != nil {
