@@ -123,6 +123,15 @@ func (c *Cache) Put(k Key, prefix string, resp *idresv1.ResolveResponse, ttl uin
 	}
 }
 
+// Delete drops the entry for k, if any.
+func (c *Cache) Delete(k Key) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[k]; ok {
+		c.remove(el)
+	}
+}
+
 // DeepestReferral returns the cached referral for the deepest of prefix
 // (folded) and its ancestors that has one, with its remaining TTL.
 func (c *Cache) DeepestReferral(prefix string) (*idresv1.ResolveResponse, uint32, bool) {

@@ -66,3 +66,28 @@ func TestRootFailover(t *testing.T) {
 		t.Fatalf("%v %s", r.Outcome, r.Message)
 	}
 }
+
+// TestStaleCachedReferralFallsBackToTheParent: the enterprise prefix moves
+// to a new node while the old referral is still cached; the old node is
+// gone, so the walker forgets that referral, asks the parent zone again,
+// and follows the new delegation.
+func TestStaleCachedReferralFallsBackToTheParent(t *testing.T) {
+	h := startHierarchy(t)
+	w, _ := newWalker(t, newClock(), walkerOpts{timeout: 300 * time.Millisecond}, h.root.GRPCAddr())
+	if r := resolve(t, w, "88.100.1/pump-001"); r.Outcome != idresv1.Outcome_OUTCOME_OK {
+		t.Fatalf("%v %s", r.Outcome, r.Message)
+	}
+	moved := startNode(t)
+	moved.hold(t, "88.100.1", negTTL)
+	moved.register(t, "88.100.1/moved-part", valueTTL, "URL", "https://example.com/moved")
+	h.secondary.delegate(t, "88.100.1", refTTL, moved.GRPCAddr())
+	h.enterprise.Stop(context.Background())
+
+	r := resolve(t, w, "88.100.1/moved-part")
+	if r.Outcome != idresv1.Outcome_OUTCOME_OK {
+		t.Fatalf("after the move: %v %s", r.Outcome, r.Message)
+	}
+	if r := resolve(t, w, "88.100.1/moved-part"); r.Outcome != idresv1.Outcome_OUTCOME_OK {
+		t.Fatalf("repeat: %v %s", r.Outcome, r.Message)
+	}
+}

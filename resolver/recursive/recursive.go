@@ -241,8 +241,23 @@ func withTTL(r *idresv1.ResolveResponse, ttl uint32) *idresv1.ResolveResponse {
 
 // walk follows referrals from the deepest cached cut (else the roots)
 // until a node answers, and caches each step. Its answer carries the TTL
-// to hand out; failures are SERVER_FAILURE answers, not errors.
+// to hand out; failures are SERVER_FAILURE answers, not errors. When no
+// endpoint of the cached cut it started from answers (the child moved, its
+// nodes are down), it forgets that referral and starts again higher up,
+// as a DNS resolver goes back to the parent of a lame delegation (REC-011).
 func (w *Walker) walk(ctx context.Context, id ident.ID) (*idresv1.ResolveResponse, error) {
+	for {
+		resp, stale, err := w.walkFrom(ctx, id)
+		if stale == "" || ctx.Err() != nil {
+			return resp, err
+		}
+		w.cfg.Cache.Delete(cache.Key{Kind: cache.Referral, Name: stale})
+	}
+}
+
+// walkFrom is one walk from the deepest cached cut. stale names that cut
+// when none of its endpoints answered.
+func (w *Walker) walkFrom(ctx context.Context, id ident.ID) (resp *idresv1.ResolveResponse, stale string, err error) {
 	tgt := walkTo(id)
 	zone, endpoints := ".", w.cfg.Roots
 	var cut *string // the zone cut we were last referred to; nil at the roots
@@ -253,30 +268,34 @@ func (w *Walker) walk(ctx context.Context, id ident.ID) (*idresv1.ResolveRespons
 			w.trace(Step{Zone: zone, Cached: true, Resp: withTTL(r, ttl)})
 		}
 	}
+	fromCache := cut != nil
 	var path []string // zone cuts followed, for loop messages
 	for referrals := 0; ; {
 		resp, err := w.ask(ctx, zone, endpoints, id)
 		if err != nil {
 			if ctx.Err() != nil {
-				return failure(id, fmt.Sprintf("walk for %s gave up after %s: %v", id, w.cfg.WalkTimeout, err)), nil
+				return failure(id, fmt.Sprintf("walk for %s gave up after %s: %v", id, w.cfg.WalkTimeout, err)), "", nil
 			}
-			return failure(id, err.Error()), nil
+			if fromCache && len(path) == 0 {
+				return nil, zone, nil
+			}
+			return failure(id, err.Error()), "", nil
 		}
 		if resp.Outcome != idresv1.Outcome_OUTCOME_REFERRAL {
 			w.store(id, named(id), resp)
-			return resp, nil
+			return resp, "", nil
 		}
 		d := resp.GetReferral()
 		next := ident.Fold(d.GetPrefix())
 		if reason := closer(cut, next, tgt); reason != "" {
 			return failure(id, fmt.Sprintf("referral loop: zone %s referred %s to %q, %s (path: %s)",
-				zoneName(zone), id, d.GetPrefix(), reason, strings.Join(append(path, zoneName(zone)), " -> "))), nil
+				zoneName(zone), id, d.GetPrefix(), reason, strings.Join(append(path, zoneName(zone)), " -> "))), "", nil
 		}
 		if referrals++; referrals > MaxReferrals {
-			return failure(id, fmt.Sprintf("more than %d referrals resolving %s (path: %s)", MaxReferrals, id, strings.Join(path, " -> "))), nil
+			return failure(id, fmt.Sprintf("more than %d referrals resolving %s (path: %s)", MaxReferrals, id, strings.Join(path, " -> "))), "", nil
 		}
 		if len(d.GetGrpc()) == 0 {
-			return failure(id, fmt.Sprintf("referral to %q from zone %s lists no gRPC endpoint", d.GetPrefix(), zoneName(zone))), nil
+			return failure(id, fmt.Sprintf("referral to %q from zone %s lists no gRPC endpoint", d.GetPrefix(), zoneName(zone))), "", nil
 		}
 		if c := w.cfg.Cache; c != nil {
 			c.Put(cache.Key{Kind: cache.Referral, Name: next}, next, resp, resp.Ttl)
