@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,23 +22,48 @@ import (
 // idresd on a loopback port, and drives it only through idres commands,
 // checking their output and exit codes.
 
-// buildBinaries builds idres and idresd into a fresh directory.
+// built holds the binaries built once per test process (see buildBinaries);
+// TestMain removes them.
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// buildBinaries builds idres and idresd from this module, once per test
+// process, and returns their paths. Any test of the package that needs the
+// real binaries may call it.
 func buildBinaries(t *testing.T) (idres, idresd string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds binaries; skipped with -short")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	built.once.Do(func() {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		if built.dir, built.err = os.MkdirTemp("", "idres-e2e-bin-"); built.err != nil {
+			return
+		}
+		cmd := exec.Command(goBin, "build", "-o", built.dir+string(filepath.Separator),
+			"github.com/idres/idres/cmd/idres", "github.com/idres/idres/cmd/idresd")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	dir := t.TempDir()
-	cmd := exec.Command(goBin, "build", "-o", dir+string(filepath.Separator),
-		"github.com/idres/idres/cmd/idres", "github.com/idres/idres/cmd/idresd")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return filepath.Join(dir, "idres"), filepath.Join(dir, "idresd")
+	return filepath.Join(built.dir, "idres"), filepath.Join(built.dir, "idresd")
 }
 
 // daemon is a running idresd.
