@@ -2,6 +2,8 @@ package dnsbridge
 
 import (
 	"encoding/binary"
+	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -85,5 +87,47 @@ func TestMalformedUDP(t *testing.T) {
 				t.Fatalf("good query after %s: %v", tc.name, r)
 			}
 		})
+	}
+}
+
+// TestMalformedTCP: a connection that sends half a message holds nothing
+// up, and garbage in a whole TCP message gets FORMERR.
+func TestMalformedTCP(t *testing.T) {
+	b := startBridge(t)
+	stalled, err := net.Dial("tcp", b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	if _, err := stalled.Write([]byte{0, 40, 1, 2, 3}); err != nil { // 5 of 42 bytes
+		t.Fatal(err)
+	}
+	if r := exchange(t, b.addr, "tcp", part42, dns.TypeTXT, 0); r.Rcode != dns.RcodeSuccess {
+		t.Fatalf("query beside a stalled connection: %v", r)
+	}
+
+	c, err := net.Dial("tcp", b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	good := rawQuery(t, part42)
+	bad := append([]byte{}, good...)
+	bad[5] = 3 // QDCOUNT 3, one question present
+	msg := binary.BigEndian.AppendUint16(nil, uint16(len(bad)))
+	if _, err := c.Write(append(msg, bad...)); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var n uint16
+	if err := binary.Read(c, binary.BigEndian, &n); err != nil {
+		t.Fatalf("no reply: %v", err)
+	}
+	reply := make([]byte, n)
+	if _, err := io.ReadFull(c, reply); err != nil {
+		t.Fatal(err)
+	}
+	if rc := int(binary.BigEndian.Uint16(reply[2:4]) & 0xf); rc != dns.RcodeFormatError {
+		t.Fatalf("rcode %s, want FORMERR", dns.RcodeToString[rc])
 	}
 }
