@@ -165,6 +165,22 @@ func matrixRows() []matrixRow {
 					}
 				}
 			}},
+		{method: "Search", need: "read", okCode: ok,
+			call: func(ctx context.Context, r idresv1.RegistryClient, i int) error {
+				_, err := r.Search(ctx, &idresv1.SearchRequest{Prefix: "88.100.1", Type: "URL", Value: []byte("https://x")})
+				return err
+			}},
+		{method: "Watch", need: "read", okCode: ok,
+			call: func(ctx context.Context, r idresv1.RegistryClient, i int) error {
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel() // a watch never ends by itself
+				st, err := r.Watch(ctx, &idresv1.WatchRequest{Prefix: "88.100.1"})
+				if err != nil {
+					return err
+				}
+				_, err = st.Recv() // the first response carries the start position
+				return err
+			}},
 		{method: "IssueCredential", need: "admin", okCode: ok,
 			call: func(ctx context.Context, r idresv1.RegistryClient, i int) error {
 				_, err := r.IssueCredential(ctx, &idresv1.IssueCredentialRequest{Prefix: "88.100.1", Role: "read"})

@@ -129,8 +129,12 @@ func EnsureAdmin(s *store.Store, dir string) (string, bool, error) {
 		if err != nil || len(creds) > 0 {
 			return err
 		}
-		tok, _, err = Issue(tx, "", RoleAdmin, time.Time{}, "", "node administrator (first start)")
+		var c *store.Credential
+		tok, c, err = Issue(tx, "", RoleAdmin, time.Time{}, "", "node administrator (first start)")
 		if err != nil {
+			return err
+		}
+		if err := auditFirstAdmin(tx, c); err != nil {
 			return err
 		}
 		// Written inside the transaction: if the file cannot be written the
