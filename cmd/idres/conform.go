@@ -18,7 +18,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "conform",
-		Usage:   "[--server ADDR] [--dns ADDR] [--http URL] [--token T] [--prefix P] [--run REGEX] [--junit FILE] [--json] [--list] [--coverage] [--spawn]",
+		Usage:   "[--server ADDR] [--dns ADDR] [--http URL] [--token T] [--prefix P] [--run REGEX] [--junit FILE] [--json] [--by-requirement] [--list] [--coverage] [--spawn]",
 		Summary: "run the conformance suite against a node (or a spawned hierarchy)",
 		Run:     runConform,
 	})
@@ -46,6 +46,7 @@ func runConform(ctx context.Context, e *env, args []string) int {
 	idresd := fs.String("idresd", "", "idresd `binary` for --spawn (default: next to this idres, then $PATH)")
 	casesDir := fs.String("cases", "", "read case files from this `directory` instead of the built-in suite")
 	keep := fs.Bool("keep", false, "with --spawn, keep the nodes' data directories and logs")
+	byReq := fs.Bool("by-requirement", false, "after the cases, print a verdict per requirement of SPEC.md (pass, fail, skip, untested)")
 	if _, code, ok := e.parseArgs(fs, args, e.cmd.Usage); !ok {
 		return code
 	}
@@ -127,11 +128,25 @@ func runConform(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if e.JSON {
-		if err := runner.WriteJSON(e.Stdout, results); err != nil {
+		reqs, err := specRequirements()
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "idres conform: %v\n", err)
+			return exitServer
+		}
+		if err := runner.WriteJSON(e.Stdout, results, reqs); err != nil {
 			fmt.Fprintf(e.Stderr, "idres conform: %v\n", err)
 			return exitServer
 		}
 	} else {
+		if *byReq {
+			reqs, err := specRequirements()
+			if err != nil {
+				fmt.Fprintf(e.Stderr, "idres conform: %v\n", err)
+				return exitServer
+			}
+			fmt.Fprintln(e.Stdout)
+			runner.WriteVerdicts(e.Stdout, runner.Verdicts(reqs, results))
+		}
 		fmt.Fprintln(e.Stdout, sum)
 	}
 	if sum.Failed > 0 {
@@ -152,13 +167,17 @@ func writeJUnitFile(path string, results []runner.Result) error {
 	return f.Close()
 }
 
-func conformCoverage(e *env, cases []*runner.Case) int {
+// specRequirements parses the built-in SPEC.md.
+func specRequirements() ([]runner.Requirement, error) {
 	spec, err := conformance.Files.ReadFile(conformance.SpecFile)
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "idres conform: %v\n", err)
-		return exitServer
+		return nil, err
 	}
-	reqs, err := runner.ParseSpec(spec)
+	return runner.ParseSpec(spec)
+}
+
+func conformCoverage(e *env, cases []*runner.Case) int {
+	reqs, err := specRequirements()
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "idres conform: %v\n", err)
 		return exitServer

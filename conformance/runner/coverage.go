@@ -134,3 +134,83 @@ func WriteCoverage(w io.Writer, rows []CoverageRow) {
 		fmt.Fprintf(w, "%-10s %-6s %3d case(s)%s\n", r.ID, level, len(r.Cases), note)
 	}
 }
+
+// Verdict is the outcome for one requirement over the cases that name it:
+// fail when any of them failed, pass when at least one passed and none
+// failed, skip when all were skipped, and "untested" when no case ran.
+type Verdict struct {
+	ID     string `json:"id"`
+	Level  string `json:"level,omitempty"`
+	Status string `json:"status"`
+	Cases  int    `json:"cases"`
+}
+
+// Verdicts rolls case results up to the requirements of SPEC.md, in its
+// order; ids that cases name but SPEC.md lacks come last.
+func Verdicts(reqs []Requirement, results []Result) []Verdict {
+	type tally struct{ pass, fail, skip int }
+	by := map[string]*tally{}
+	var extra []string
+	known := map[string]bool{}
+	for _, r := range reqs {
+		known[r.ID] = true
+	}
+	for _, res := range results {
+		for _, id := range res.Case.Requirements {
+			t := by[id]
+			if t == nil {
+				t = &tally{}
+				by[id] = t
+				if !known[id] {
+					extra = append(extra, id)
+				}
+			}
+			switch res.Status {
+			case Pass:
+				t.pass++
+			case Fail:
+				t.fail++
+			case Skip:
+				t.skip++
+			}
+		}
+	}
+	verdict := func(id, level string) Verdict {
+		v := Verdict{ID: id, Level: level, Status: "untested"}
+		if t := by[id]; t != nil {
+			v.Cases = t.pass + t.fail + t.skip
+			switch {
+			case t.fail > 0:
+				v.Status = string(Fail)
+			case t.pass > 0:
+				v.Status = string(Pass)
+			default:
+				v.Status = string(Skip)
+			}
+		}
+		return v
+	}
+	var out []Verdict
+	for _, r := range reqs {
+		if r.Local {
+			continue
+		}
+		out = append(out, verdict(r.ID, r.Level))
+	}
+	for _, id := range extra {
+		out = append(out, verdict(id, ""))
+	}
+	return out
+}
+
+// WriteVerdicts prints one line per requirement: id, level, verdict and
+// the number of cases behind it.
+func WriteVerdicts(w io.Writer, vs []Verdict) {
+	for _, v := range vs {
+		level := v.Level
+		if level == "" {
+			level = "-"
+		}
+		fmt.Fprintf(w, "%-10s %-6s %-8s %d case(s)\n", v.ID, level, v.Status, v.Cases)
+	}
+}

@@ -42,15 +42,21 @@ type jsonResult struct {
 }
 
 // WriteJSON writes the results and counts as one JSON document:
-// {"results": [...], "passed": N, "failed": N, "skipped": N}.
-func WriteJSON(w io.Writer, results []Result) error {
+// {"results": [...], "requirements": [...], "passed": N, "failed": N,
+// "skipped": N}. requirements (the verdict per requirement, see Verdicts)
+// is present when reqs is given.
+func WriteJSON(w io.Writer, results []Result, reqs []Requirement) error {
 	var sum Summary
 	out := struct {
-		Results []jsonResult `json:"results"`
-		Passed  int          `json:"passed"`
-		Failed  int          `json:"failed"`
-		Skipped int          `json:"skipped"`
+		Results      []jsonResult `json:"results"`
+		Requirements []Verdict    `json:"requirements,omitempty"`
+		Passed       int          `json:"passed"`
+		Failed       int          `json:"failed"`
+		Skipped      int          `json:"skipped"`
 	}{Results: []jsonResult{}}
+	if reqs != nil {
+		out.Requirements = Verdicts(reqs, results)
+	}
 	for _, r := range results {
 		sum.Add(r)
 		out.Results = append(out.Results, jsonResult{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -32,13 +33,17 @@ func TestReporters(t *testing.T) {
 	}
 
 	var js bytes.Buffer
-	if err := runner.WriteJSON(&js, res); err != nil {
+	if err := runner.WriteJSON(&js, res, []runner.Requirement{{ID: "VAL-001", Level: "MUST"}, {ID: "VAL-002", Level: "MUST"}, {ID: "VAL-009", Level: "MAY"}}); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
 		Results []struct {
 			Case, Status, Reason string
 			Requirements         []string
+		}
+		Requirements []struct {
+			ID, Status string
+			Cases      int
 		}
 		Passed, Failed, Skipped int
 	}
@@ -47,6 +52,16 @@ func TestReporters(t *testing.T) {
 	}
 	if doc.Passed != 1 || doc.Failed != 1 || doc.Skipped != 1 || len(doc.Results) != 3 || doc.Results[1].Case != "values/bad-case" || doc.Results[1].Status != "fail" {
 		t.Errorf("JSON: %+v", doc)
+	}
+	// VAL-001 passed, VAL-002 failed, VAL-009 untested, then the ids the
+	// spec lacks (VAL-003 failed with VAL-002's case, DNS-001 skipped).
+	wantReq := []string{"VAL-001 pass 1", "VAL-002 fail 1", "VAL-009 untested 0", "VAL-003 fail 1", "DNS-001 skip 1"}
+	var gotReq []string
+	for _, r := range doc.Requirements {
+		gotReq = append(gotReq, fmt.Sprintf("%s %s %d", r.ID, r.Status, r.Cases))
+	}
+	if strings.Join(gotReq, ", ") != strings.Join(wantReq, ", ") {
+		t.Errorf("requirement verdicts: got %v, want %v", gotReq, wantReq)
 	}
 
 	var x bytes.Buffer
