@@ -11,7 +11,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "resolve",
-		Usage:   "ID [--type T]... [--index N]... [--recursive] [--trace]",
+		Usage:   "ID [--type T]... [--index N]... [--recursive] [--trace] | --stream -f FILE",
 		Summary: "resolve an identifier (no credential needed)",
 		Run:     runResolve,
 	})
@@ -43,10 +43,17 @@ func runResolve(ctx context.Context, e *env, args []string) int {
 	fs.Var(&types, "type", "only values of this `type` (repeatable; exact match)")
 	fs.Var(&indexes, "index", "only the value at this `index` (repeatable)")
 	recursive := fs.Bool("recursive", false, "ask the node to follow referrals")
+	sf := bindStreamFlags(fs)
 	trace := fs.Bool("trace", false, "walk the referrals from --server yourself and print each step (like dig +trace)")
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
 		return code
+	}
+	if *sf.on {
+		if len(pos) != 0 {
+			return e.usageError("--stream reads identifiers from -f FILE, not arguments")
+		}
+		return e.runResolveStream(ctx, sf, types, indexes, *recursive)
 	}
 	if len(pos) != 1 {
 		return e.usageError("want exactly one identifier, got %d arguments", len(pos))
