@@ -339,16 +339,6 @@ func (s *Service) parseAndAuthorize(ctx context.Context, raw, role string) (iden
 	return id, nil
 }
 
-func pageSize(n uint32) (int, error) {
-	switch {
-	case n == 0:
-		return DefaultPageSize, nil
-	case n > MaxPageSize:
-		return 0, fmt.Errorf("%w: page_size %d is more than %d", rpcerr.ErrInvalidArgument, n, MaxPageSize)
-	}
-	return int(n), nil
-}
-
 // prefixTokenTag starts ListPrefixes page tokens. Identifier tokens start
 // with "<prefix>/", which no tag is.
 const prefixTokenTag = "prefix:"
