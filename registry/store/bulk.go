@@ -70,13 +70,14 @@ func (tx *Tx) PutIdentifiers(items []BulkItem, replace bool, written func(it *Bu
 		rec := it.Rec
 		rec.Identifier = it.ID.String()
 		var oldRaw []byte
+		var old *idresv1.Identifier
 		if raw := b.Get(key); raw != nil {
 			oldRaw = raw
 			if !replace {
 				it.Err = fmt.Errorf("identifier %q: %w", it.ID.String(), ErrExists)
 				continue
 			}
-			old := &idresv1.Identifier{}
+			old = &idresv1.Identifier{}
 			if err := proto.Unmarshal(raw, old); err != nil {
 				return fmt.Errorf("decode identifier %q: %w", key, err)
 			}
@@ -104,6 +105,9 @@ func (tx *Tx) PutIdentifiers(items []BulkItem, replace bool, written func(it *Bu
 		newRaw := arena[start:len(arena):len(arena)]
 		if err := b.Put(key, newRaw); err != nil {
 			return fmt.Errorf("put identifier %q: %w", key, err)
+		}
+		if err := tx.identifierChanged(string(key), old, rec); err != nil {
+			return err
 		}
 		if written != nil {
 			if err := written(it, oldRaw, newRaw); err != nil {

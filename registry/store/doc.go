@@ -15,9 +15,18 @@
 //	templates     folded prefix ("." for the root) -> idres.v1.Template (protobuf)
 //	audit         uint64 big-endian sequence (bucket sequence, from 1) -> idres.v1.AuditRecord
 //	              (protobuf); append-only, written in the transaction of the change it records
+//	valueindex    folded prefix | 0x00 | type | 0x00 0x01 | data (first 512 bytes) | 0x00 0x01 (0x02: cut) | identifier key
+//	              -> empty; 0x00 inside type and data escaped as 0x00 0xFF (index.go)
+//	changes       uint64 big-endian sequence (bucket sequence, from 1) -> idres.v1.Change (protobuf):
+//	              the change feed, one record per identifier change, trimmed from the oldest end (feed.go)
+//	meta          "feedfloor" -> uint64 revision | uint64 sequence, the newest trimmed away
 //
-// Version 1 lacked templates and audit; Open upgrades such a file in place
-// (schema.go). A file newer than SchemaVersion is refused.
+// Every identifier write passes through one hook (Tx.identifierChanged) that
+// keeps valueindex and changes in the same transaction.
+//
+// Version 1 lacked templates and audit, version 2 the value index and the
+// change feed; Open upgrades such a file in place (schema.go), building the
+// index from the identifiers. A file newer than SchemaVersion is refused.
 //
 // Folded keys lowercase ASCII only, so every identifier of one prefix sits in
 // one contiguous key range starting at "prefix/": listing is a cursor seek.

@@ -14,6 +14,20 @@ import (
 var migrations = map[uint32]func(*bolt.Tx) error{
 	// 1 -> 2: the templates and audit buckets (issue 4).
 	1: func(tx *bolt.Tx) error { return createBuckets(tx, bucketTemplates, bucketAudit) },
+	// 2 -> 3: the value index, built from the identifiers, and the change
+	// feed, which starts empty at the file's revision: no change before
+	// the upgrade was recorded, so a watch from an earlier revision is
+	// out of range (issue 11).
+	2: func(tx *bolt.Tx) error {
+		if err := createBuckets(tx, bucketChanges); err != nil {
+			return err
+		}
+		if _, err := buildIndex(tx); err != nil {
+			return err
+		}
+		t := &Tx{tx: tx}
+		return t.setFeedFloor(t.Revision(), 0)
+	},
 }
 
 // migrate upgrades a file from version v to SchemaVersion, one step at a time.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,7 +15,7 @@ import (
 
 // SchemaVersion is the layout this code reads and writes. Older files are
 // upgraded at open by the steps in migrations (schema.go).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // initialMmapSize is the address space mapped at open: 1 GiB.
 const initialMmapSize = 1 << 30
@@ -39,12 +40,14 @@ var (
 	bucketCredentials = []byte("credentials")
 	bucketTemplates   = []byte("templates")
 	bucketAudit       = []byte("audit")
+	bucketValueIndex  = []byte("valueindex")
+	bucketChanges     = []byte("changes")
 
 	keySchema   = []byte("schema")
 	keyRevision = []byte("revision")
 
 	allBuckets = [][]byte{bucketMeta, bucketPrefixes, bucketDelegations, bucketIdentifiers, bucketCredentials,
-		bucketTemplates, bucketAudit}
+		bucketTemplates, bucketAudit, bucketValueIndex, bucketChanges}
 )
 
 // Options tune Open.
@@ -54,6 +57,11 @@ type Options struct {
 	LockTimeout time.Duration
 	// Now is the clock for timestamps; nil means time.Now.
 	Now func() time.Time
+	// RetainChanges is how many identifier changes the change feed keeps
+	// at least; 0 means DefaultRetainChanges.
+	RetainChanges int
+	// RetainAge, when not 0, also trims changes older than it.
+	RetainAge time.Duration
 }
 
 // Store is a node's bbolt file. Its methods are safe for concurrent use.
@@ -61,6 +69,14 @@ type Store struct {
 	db   *bolt.DB
 	path string
 	now  func() time.Time
+
+	retainChanges int
+	retainAge     time.Duration
+
+	// Change-feed wake-ups (feed.go).
+	notifyMu      sync.Mutex
+	notifyCh      chan struct{}
+	notifyStopped bool
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -87,7 +103,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, now: opts.Now}
+	s := &Store{db: db, path: path, now: opts.Now, retainChanges: opts.RetainChanges, retainAge: opts.RetainAge}
+	if s.retainChanges <= 0 {
+		s.retainChanges = DefaultRetainChanges
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -140,7 +159,10 @@ func (s *Store) init() error {
 func (s *Store) Path() string { return s.path }
 
 // Close closes the file and releases its lock.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.StopNotify()
+	return s.db.Close()
+}
 
 // DB exposes the bbolt handle for backup and checks; do not write through it.
 func (s *Store) DB() *bolt.DB { return s.db }
@@ -159,12 +181,26 @@ func (s *Store) View(fn func(*Tx) error) error {
 
 // Update runs fn in a read-write transaction, committed with fsync when fn
 // returns nil. Everything fn did is rolled back when it returns an error.
+//
+// Identifier changes are recorded in the change feed, which is trimmed to
+// its retention here, and wake the feed's readers once committed.
 func (s *Store) Update(fn func(*Tx) error) error {
-	return s.db.Update(func(btx *bolt.Tx) error {
+	changes := 0
+	err := s.db.Update(func(btx *bolt.Tx) error {
 		tx := &Tx{tx: btx, now: s.now().UTC()}
 		if err := fn(tx); err != nil {
 			return err
 		}
+		if tx.changes > 0 {
+			if err := tx.trimChanges(s.retainChanges, s.retainAge, tx.changes); err != nil {
+				return err
+			}
+		}
+		changes = tx.changes
 		return tx.bumpRevision()
 	})
+	if err == nil && changes > 0 {
+		s.signal()
+	}
+	return err
 }

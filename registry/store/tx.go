@@ -18,8 +18,9 @@ import (
 // Tx is one transaction. Keys passed to it are folded (ident.Fold);
 // records returned are the caller's to modify.
 type Tx struct {
-	tx  *bolt.Tx
-	now time.Time // commit time of a write transaction
+	tx      *bolt.Tx
+	now     time.Time // commit time of a write transaction
+	changes int       // identifier changes recorded in the feed
 }
 
 // Now is the timestamp this write transaction stamps on records.
@@ -93,12 +94,20 @@ func (tx *Tx) DeletePrefix(folded string, force bool) (uint64, error) {
 	ids := tx.tx.Bucket(bucketIdentifiers)
 	start := []byte(folded + "/")
 	c := ids.Cursor()
-	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, start); k, _ = c.Seek(start) {
+	for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, start); k, v = c.Seek(start) {
 		if !force {
 			return 0, fmt.Errorf("prefix %q holds %d identifiers: %w", p.Prefix, p.IdentifierCount, ErrNotEmpty)
 		}
+		old := &idresv1.Identifier{}
+		if err := proto.Unmarshal(v, old); err != nil {
+			return 0, fmt.Errorf("decode identifier %q: %w", k, err)
+		}
+		key := string(k) // k is invalid once deleted
 		if err := ids.Delete(k); err != nil {
-			return 0, fmt.Errorf("delete %q: %w", k, err)
+			return 0, fmt.Errorf("delete %q: %w", key, err)
+		}
+		if err := tx.identifierChanged(key, old, nil); err != nil {
+			return 0, err
 		}
 		n++
 	}
@@ -207,6 +216,9 @@ func (tx *Tx) CreateIdentifier(id ident.ID, rec *idresv1.Identifier) error {
 	if err := tx.put(bucketIdentifiers, key, rec); err != nil {
 		return err
 	}
+	if err := tx.identifierChanged(string(key), nil, rec); err != nil {
+		return err
+	}
 	p.IdentifierCount++
 	return tx.PutPrefix(p)
 }
@@ -221,7 +233,10 @@ func (tx *Tx) PutIdentifier(id ident.ID, rec *idresv1.Identifier) (replaced bool
 	}
 	tx.stamp(rec, old)
 	rec.Identifier = id.String()
-	return true, tx.put(bucketIdentifiers, []byte(key), rec)
+	if err := tx.put(bucketIdentifiers, []byte(key), rec); err != nil {
+		return true, err
+	}
+	return true, tx.identifierChanged(key, old, rec)
 }
 
 // UpdateIdentifier loads the identifier, lets fn change it, stamps changed
@@ -236,17 +251,24 @@ func (tx *Tx) UpdateIdentifier(key string, fn func(*idresv1.Identifier) error) (
 		return nil, err
 	}
 	tx.stamp(rec, old)
-	return rec, tx.put(bucketIdentifiers, []byte(key), rec)
+	if err := tx.put(bucketIdentifiers, []byte(key), rec); err != nil {
+		return nil, err
+	}
+	return rec, tx.identifierChanged(key, old, rec)
 }
 
 // DeleteIdentifier removes an identifier; ErrNotFound if absent.
 func (tx *Tx) DeleteIdentifier(id ident.ID) error {
 	b := tx.tx.Bucket(bucketIdentifiers)
 	key := []byte(id.Key())
-	if b.Get(key) == nil {
+	old, err := tx.Identifier(id.Key())
+	if err != nil {
 		return fmt.Errorf("identifier %q: %w", id.String(), ErrNotFound)
 	}
 	if err := b.Delete(key); err != nil {
+		return err
+	}
+	if err := tx.identifierChanged(id.Key(), old, nil); err != nil {
 		return err
 	}
 	if p, err := tx.Prefix(id.PrefixKey()); err == nil && p.IdentifierCount > 0 {
