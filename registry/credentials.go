@@ -145,7 +145,7 @@ func (s *Service) RevokeCredential(ctx context.Context, req *idresv1.RevokeCrede
 		var err error
 		target, err = tx.Credential(id)
 		if errors.Is(err, store.ErrNotFound) || err == nil && !auth.Covers(c, target.Prefix) {
-			return fmt.Errorf("%w: no credential %q within %s, which credential %s covers", auth.ErrPermission, id, subtree(c.Prefix), c.ID)
+			return fmt.Errorf("%w: credential %s covers %s, which holds no credential %q", auth.ErrPermission, c.ID, subtree(c.Prefix), id)
 		}
 		if err != nil {
 			return err

@@ -22,7 +22,7 @@ func authorize(ctx context.Context, prefix, role string) (*store.Credential, err
 		return nil, fmt.Errorf("%w: credential %s covers %s, not %s", auth.ErrPermission, c.ID, subtree(c.Prefix), subtree(prefix))
 	}
 	if roleRank[c.Role] < roleRank[role] {
-		return nil, fmt.Errorf("%w: credential %s has role %s; this call needs %s", auth.ErrPermission, c.ID, c.Role, role)
+		return nil, fmt.Errorf("%w: credential %s covers %s with role %s; this call needs %s", auth.ErrPermission, c.ID, subtree(c.Prefix), c.Role, role)
 	}
 	return c, nil
 }
