@@ -1,5 +1,8 @@
 // Package registry is the gRPC Registry service: it authenticates nothing
-// itself (auth's interceptor does), authorises every call through policy,
-// validates requests, and turns them into store transactions. Errors leave
-// through rpcerr.Status only.
+// itself (auth's interceptor does), authorises every call through policy
+// (policy.go, before any lookup), validates requests, and turns them into
+// store transactions. Every change is written through update (audit.go),
+// which appends its audit record in the same transaction; values are
+// checked against the prefix's metadata template (templates.go) there
+// too. Errors leave through rpcerr.Status only.
 package registry
