@@ -97,10 +97,14 @@ func (s *Service) ListDelegations(ctx context.Context, req *idresv1.ListDelegati
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	after, err := decodeToken(req.GetPageToken(), "")
+	// Tokens are tagged with the listing and its zone (REG-005), so a token
+	// of another listing or zone is refused rather than misread.
+	tag := "deleg:" + zone + "\x00"
+	after, err := decodeToken(req.GetPageToken(), tag)
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
+	after = strings.TrimPrefix(after, tag)
 	var all []*idresv1.Delegation
 	err = s.store.View(func(tx *store.Tx) (err error) { all, err = tx.ListDelegations(zone); return err })
 	if err != nil {
@@ -116,7 +120,7 @@ func (s *Service) ListDelegations(ctx context.Context, req *idresv1.ListDelegati
 		resp.Delegations = append(resp.Delegations, d)
 		if len(resp.Delegations) == size {
 			if i < len(all)-1 {
-				resp.NextPageToken = encodeToken(key)
+				resp.NextPageToken = encodeToken(tag + key)
 			}
 			break
 		}
