@@ -29,6 +29,8 @@ func run(args []string) int {
 	fs.StringVar(&cfg.GRPCAddr, "grpc", "127.0.0.1:7420", "gRPC listen address")
 	fs.StringVar(&cfg.DNSAddr, "dns", "", "DNS bridge listen address (UDP and TCP), e.g. 127.0.0.11:53 (off when empty)")
 	fs.StringVar(&cfg.DNSZone, "dns-zone", "id.example.", "DNS zone the bridge serves; the root prefix is its apex")
+	fs.Float64Var(&cfg.DNSRateLimit, "dns-rrl", 0, "response-rate limit: UDP answers per second per source /24 (IPv6 /56); 0 is off")
+	fs.IntVar(&cfg.DNSSlip, "dns-rrl-slip", 2, "with --dns-rrl, send every Nth limited answer truncated (TC=1, so real clients retry over TCP); 0 drops all")
 	fs.StringVar(&cfg.HTTPAddr, "http", "", "HTTP gateway listen address, e.g. 127.0.0.1:8080 (off when empty)")
 	fs.StringVar(&cfg.HTTPURL, "http-url", "", "public base URL of the HTTP gateway, advertised in service values (default http://<bound address>)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")

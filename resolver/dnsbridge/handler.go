@@ -31,6 +31,7 @@ type Handler struct {
 	warned sync.Map // delegation endpoint keys already warned about
 
 	observe func(transport string, rcode int, took time.Duration)
+	rrl     *RRL // nil: no rate limit
 }
 
 // ServeDNS implements dns.Handler.
@@ -40,6 +41,16 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	size, transport := maxTCPSize, "tcp"
 	if w.RemoteAddr() != nil && w.RemoteAddr().Network() == "udp" {
 		size, transport = UDPSize(req), "udp"
+	}
+	if transport == "udp" && h.rrl != nil {
+		switch h.rrl.Check(w.RemoteAddr()) {
+		case Drop:
+			return
+		case SendTruncated:
+			m = new(dns.Msg)
+			m.SetReply(req)
+			m.Truncated = true
+		}
 	}
 	m.Truncate(size)
 	// Observed before the write, so a client that has its answer also

@@ -36,6 +36,8 @@ type Config struct {
 	// Observe, when set, is told of every answer sent: its transport
 	// ("udp" or "tcp"), rcode and how long it took (for metrics).
 	Observe func(transport string, rcode int, took time.Duration)
+	// RateLimit, when set, limits UDP answers per source network (RRL).
+	RateLimit *RRL
 }
 
 // New returns the handler for cfg.
@@ -55,7 +57,7 @@ func New(cfg Config) (*Handler, error) {
 	if self == nil {
 		self = &idresv1.Delegation{}
 	}
-	return &Handler{zone: zone, store: cfg.Store, self: self, log: log, observe: cfg.Observe}, nil
+	return &Handler{zone: zone, store: cfg.Store, self: self, log: log, observe: cfg.Observe, rrl: cfg.RateLimit}, nil
 }
 
 // Zone is the canonical zone the handler serves.

@@ -33,7 +33,11 @@ func (n *Node) startDNS(self *idresv1.Delegation) error {
 		srv.Shutdown(context.Background())
 		return fmt.Errorf("DNS bridge metrics: %w", err)
 	}
-	h, err := dnsbridge.New(dnsbridge.Config{Zone: zone, Store: n.store, Self: self, Logger: n.log, Observe: observe})
+	var rrl *dnsbridge.RRL
+	if n.cfg.DNSRateLimit > 0 {
+		rrl = dnsbridge.NewRRL(n.cfg.DNSRateLimit, n.cfg.DNSSlip)
+	}
+	h, err := dnsbridge.New(dnsbridge.Config{Zone: zone, Store: n.store, Self: self, Logger: n.log, Observe: observe, RateLimit: rrl})
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return fmt.Errorf("DNS bridge: %w", err)

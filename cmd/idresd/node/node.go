@@ -48,6 +48,10 @@ type Config struct {
 	DNSAddr string
 	// DNSZone is the DNS bridge's zone; "" means dnsbridge.DefaultZone.
 	DNSZone string
+	// DNSRateLimit limits UDP answers per source network a second (RRL);
+	// 0 is off. DNSSlip: every DNSSlip-th limited answer goes out truncated.
+	DNSRateLimit float64
+	DNSSlip      int
 	// HTTPAddr, when set, runs the HTTP gateway on this TCP address (http.go).
 	HTTPAddr string
 	// HTTPURL is the gateway's public base URL, advertised in the node's
