@@ -27,6 +27,10 @@ var ErrFailedPrecondition = errors.New("failed precondition")
 // ErrLimit marks a request beyond a configured limit.
 var ErrLimit = errors.New("limit exceeded")
 
+// ErrUnavailable marks a call the node cannot serve now (it is stopping);
+// the caller may retry elsewhere or later.
+var ErrUnavailable = errors.New("unavailable")
+
 // Status converts err to a gRPC status error. Errors whose messages are
 // written for the caller (validation, not found, exists) pass their text;
 // anything unexpected is logged and answered as Internal with no detail.
@@ -41,7 +45,7 @@ func Status(ctx context.Context, err error) error {
 	switch {
 	case errors.As(err, &idErr):
 		return status.Error(codes.InvalidArgument, idErr.Error())
-	case errors.Is(err, ErrInvalidArgument), errors.Is(err, value.ErrInvalid),
+	case errors.Is(err, ErrInvalidArgument), errors.Is(err, value.ErrInvalid), errors.Is(err, store.ErrBadPageToken),
 		errors.Is(err, template.ErrViolation), errors.Is(err, template.ErrInvalid):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrPrefixNotHeld):
@@ -56,6 +60,10 @@ func Status(ctx context.Context, err error) error {
 		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, ErrLimit):
 		return status.Error(codes.ResourceExhausted, err.Error())
+	case errors.Is(err, store.ErrFeedRange):
+		return status.Error(codes.OutOfRange, err.Error())
+	case errors.Is(err, ErrUnavailable):
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "canceled")
 	case errors.Is(err, context.DeadlineExceeded):
