@@ -23,6 +23,9 @@ func run(args []string) int {
 	if len(args) > 0 && args[0] == "restore" {
 		return runRestore(args[1:])
 	}
+	if len(args) > 0 && args[0] == "reindex" {
+		return runReindex(args[1:])
+	}
 	fs := flag.NewFlagSet("idresd", flag.ContinueOnError)
 	var cfg node.Config
 	fs.StringVar(&cfg.DataDir, "data", "idres-data", "data directory (holds idres.db and admin.token)")
@@ -40,6 +43,7 @@ func run(args []string) int {
 	drain := fs.Duration("shutdown-timeout", 10*time.Second, "how long to drain in-flight calls on SIGINT/SIGTERM")
 	recursiveFlags(fs, &cfg.Recursive)
 	securityFlags(fs, &cfg.Security)
+	feedFlags(fs, &cfg)
 	configFile := fs.String("config", "", "TOML file of settings (keys are flag names); flags win over IDRESD_* env over file")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration, secrets masked, and exit")
 	if err := fs.Parse(args); err != nil {

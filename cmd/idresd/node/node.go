@@ -41,6 +41,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// FeedRetainChanges and FeedRetainAge bound the change feed Watch
+	// serves (store.Options.RetainChanges, RetainAge); 0 means the store's
+	// defaults.
+	FeedRetainChanges int
+	FeedRetainAge     time.Duration
 	// Recursive, when its Roots are set, makes this a recursive node that
 	// resolves through the hierarchy instead of from its store (recursive.go).
 	Recursive RecursiveConfig
@@ -110,7 +115,7 @@ func Start(cfg Config) (n *Node, err error) {
 	if err := n.initSecurity(); err != nil {
 		return nil, err
 	}
-	n.store, err = store.Open(cfg.DataDir, store.Options{Now: cfg.Now})
+	n.store, err = store.Open(cfg.DataDir, store.Options{Now: cfg.Now, RetainChanges: cfg.FeedRetainChanges, RetainAge: cfg.FeedRetainAge})
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +213,10 @@ func (n *Node) Stop(ctx context.Context) error {
 		}
 		if n.health != nil {
 			n.health.Shutdown()
+		}
+		if n.store != nil {
+			// Ends Watch streams, which GracefulStop would wait for.
+			n.store.StopNotify()
 		}
 		if n.grpc != nil {
 			done := make(chan struct{})
