@@ -20,7 +20,7 @@ type Limits struct {
 	MaxPageSize int
 }
 
-// Check reports a limit above its ceiling or below 1.
+// Check reports a negative limit or one above its ceiling.
 func (l Limits) Check() error {
 	for _, c := range []struct {
 		name    string
@@ -31,7 +31,7 @@ func (l Limits) Check() error {
 		{"list page size", l.MaxPageSize, MaxPageSize},
 	} {
 		if c.v < 0 || c.v > c.ceil {
-			return fmt.Errorf("limit %s %d out of range 1..%d", c.name, c.v, c.ceil)
+			return fmt.Errorf("limit %s %d out of range 1..%d (0 means %d)", c.name, c.v, c.ceil, c.ceil)
 		}
 	}
 	return nil
