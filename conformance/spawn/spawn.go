@@ -259,7 +259,11 @@ func register(ctx context.Context, p, child *Proc) error {
 }
 
 // Stop ends every process by its PID: SIGTERM, then SIGKILL after 5 s.
+// It is nil-safe.
 func (h *Hierarchy) Stop() {
+	if h == nil {
+		return
+	}
 	for _, p := range h.procs {
 		if p.cmd != nil && p.cmd.Process != nil && p.done != nil {
 			p.cmd.Process.Signal(syscall.SIGTERM)
@@ -286,8 +290,13 @@ func (p *Proc) PID() int {
 	return p.cmd.Process.Pid
 }
 
-// Procs lists the started processes.
-func (h *Hierarchy) Procs() []*Proc { return h.procs }
+// Procs lists the started processes; nil-safe.
+func (h *Hierarchy) Procs() []*Proc {
+	if h == nil {
+		return nil
+	}
+	return h.procs
+}
 
 // tail returns the end of a log file for error messages.
 func tail(path string) string {
