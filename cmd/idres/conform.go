@@ -13,6 +13,7 @@ import (
 	"github.com/idres/idres/conformance"
 	"github.com/idres/idres/conformance/runner"
 	"github.com/idres/idres/conformance/spawn"
+	"github.com/idres/idres/resolver/client"
 )
 
 func init() {
@@ -100,6 +101,13 @@ func runConform(ctx context.Context, e *env, args []string) int {
 		}
 		server.GRPC, server.Token = e.Server, tok
 		child.Token, rec.Token = tok, tok
+		ca := e.CA
+		if ca == "" {
+			ca = e.Getenv("IDRES_CA")
+		}
+		if t.TLS, err = client.LoadTLS(ca, e.Cert, e.Key); err != nil {
+			return e.usageError("%v", err)
+		}
 	}
 	t.Nodes = map[string]runner.Node{runner.RoleServer: server}
 	if child.GRPC != "" {

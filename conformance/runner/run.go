@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -38,6 +39,9 @@ type Target struct {
 	Prefix string
 	// DNSZone is the server bridge's zone, e.g. "id.example." (for {ZONE}).
 	DNSZone string
+	// TLS, when set, secures every gRPC connection (the node's CA, and a
+	// client certificate for mutual TLS); nil means plaintext.
+	TLS *tls.Config
 	// Timeout bounds each step; 0 means 10 s.
 	Timeout time.Duration
 	// Missing gives the skip reason when a role lacks an endpoint, keyed
@@ -127,7 +131,7 @@ func Run(ctx context.Context, t Target, cases []*Case, each func(Result)) (Summa
 		if n.GRPC == "" {
 			continue
 		}
-		c, err := client.Dial(n.GRPC, client.Options{})
+		c, err := client.Dial(n.GRPC, client.Options{TLS: t.TLS})
 		if err != nil {
 			return sum, fmt.Errorf("%s node: %w", role, err)
 		}
