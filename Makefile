@@ -59,10 +59,16 @@ fuzz:
 	  done; \
 	done
 
-# Crash-and-restart soak: SOAK_ROUNDS rounds of SIGKILL under load.
+# Soak: SOAK of mixed load on a small hierarchy whose leaf is SIGKILLed and
+# restarted every few seconds, then SOAK_ROUNDS crash rounds; the report goes
+# to SOAK_REPORT.
+SOAK ?= 10m
 SOAK_ROUNDS ?= 100
+SOAK_REPORT ?= soak-report.txt
 soak:
+	IDRES_SOAK=$(SOAK) IDRES_SOAK_REPORT=$(abspath $(SOAK_REPORT)) $(GO) test -count=1 -timeout 0 -run 'TestSoak' -v ./cmd/idresd
 	IDRES_CRASH_ROUNDS=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout 60m -run 'TestCrash' -v ./cmd/idresd
+	@cat $(SOAK_REPORT)
 
 clean:
 	rm -rf $(BIN)

@@ -43,7 +43,7 @@ var buildOnce struct {
 	err  error
 }
 
-func buildIdresd(t *testing.T) string {
+func buildIdresd(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "idresd-bin-")
@@ -63,12 +63,14 @@ func buildIdresd(t *testing.T) string {
 	return buildOnce.path
 }
 
-// startIdresd runs the binary on dir and waits for its ready file.
-func startIdresd(t *testing.T, bin, dir string) (*exec.Cmd, string) {
+// startIdresd runs the binary on dir and waits for its ready file; extra
+// flags come last, so they win over the defaults here.
+func startIdresd(t testing.TB, bin, dir string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
 	ready := filepath.Join(dir, "ready.json")
 	os.Remove(ready)
-	cmd := exec.Command(bin, "--data", dir, "--grpc", "127.0.0.1:0", "--ready-file", ready, "--log-level", "warn")
+	args := append([]string{"--data", dir, "--grpc", "127.0.0.1:0", "--ready-file", ready, "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
