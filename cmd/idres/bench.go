@@ -50,6 +50,8 @@ type benchReport struct {
 	Lat    benchLatMS `json:"latency_ms"`
 	// Outcomes counts answers by outcome (resolve, stream) or rcode (dns).
 	Outcomes map[string]uint64 `json:"outcomes,omitempty"`
+	// FirstError is the first failed call's error, when any failed.
+	FirstError string `json:"first_error,omitempty"`
 }
 
 type benchLatMS struct {
@@ -159,6 +161,9 @@ func printBench(w io.Writer, r *benchReport) {
 	fmt.Fprintf(w, "%s against %s: %d conns x %d concurrent, %.1fs\n", r.Mode, r.Target, r.Conns, r.Concurrency, r.Seconds)
 	fmt.Fprintf(w, "  %d %s, %d errors, %.0f %s/s\n", r.Ops, r.Unit, r.Errors, r.PerSecond, r.Unit)
 	fmt.Fprintf(w, "  %s latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", r.Sample, r.Lat.P50, r.Lat.P90, r.Lat.P99, r.Lat.P999, r.Lat.Max)
+	if r.FirstError != "" {
+		fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
+	}
 	if len(r.Outcomes) > 0 {
 		fmt.Fprintf(w, "  outcomes:")
 		for k, v := range r.Outcomes {
@@ -264,6 +269,9 @@ func mergeParts(parts []*benchPart, rep *benchReport) (*latencyHist, error) {
 		}
 	}
 	rep.Lat = latOf(h)
+	if first != nil {
+		rep.FirstError = first.Error()
+	}
 	return h, first
 }
 
@@ -295,7 +303,9 @@ func (e *env) benchResolve(ctx context.Context, o benchOpts) (*benchReport, erro
 		return nil, err
 	}
 	defer closeAll()
-	ctx, cancel := context.WithTimeout(ctx, o.duration)
+	// stop ends the run; calls use ctx, so a call in flight when time is
+	// up completes (and counts) instead of failing with the deadline.
+	stop, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	pace, bud, pk := newPacer(o.rate), &budget{limit: o.count}, &picker{o: o}
 	parts := make([]*benchPart, 0, o.conns*o.concurrency)
@@ -311,7 +321,7 @@ func (e *env) benchResolve(ctx context.Context, o benchOpts) (*benchReport, erro
 				r := rand.New(rand.NewPCG(uint64(ci), uint64(wi)))
 				req := &idresv1.ResolveRequest{Recursive: o.recursive}
 				for bud.take(1) == 1 {
-					at, ok := pace.wait(ctx)
+					at, ok := pace.wait(stop)
 					if !ok {
 						return
 					}
@@ -519,7 +529,7 @@ func (e *env) benchDNS(ctx context.Context, o benchOpts) (*benchReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.duration)
+	stop, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	pace, bud := newPacer(o.rate), &budget{limit: o.count}
 	var next atomic.Uint64
@@ -541,7 +551,7 @@ func (e *env) benchDNS(ctx context.Context, o benchOpts) (*benchReport, error) {
 			defer conn.Close()
 			m := new(dns.Msg)
 			for bud.take(1) == 1 {
-				at, ok := pace.wait(ctx)
+				at, ok := pace.wait(stop)
 				if !ok {
 					return
 				}
