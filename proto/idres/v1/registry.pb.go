@@ -124,7 +124,272 @@ func (x Change_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Change_Kind.Descriptor instead.
 func (Change_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{5, 0}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{11, 0}
+}
+
+type SetPatternRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pattern       *Pattern               `protobuf:"bytes,1,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPatternRequest) Reset() {
+	*x = SetPatternRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPatternRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPatternRequest) ProtoMessage() {}
+
+func (x *SetPatternRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPatternRequest.ProtoReflect.Descriptor instead.
+func (*SetPatternRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *SetPatternRequest) GetPattern() *Pattern {
+	if x != nil {
+		return x.Pattern
+	}
+	return nil
+}
+
+type ListPatternsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Prefix        string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPatternsRequest) Reset() {
+	*x = ListPatternsRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPatternsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPatternsRequest) ProtoMessage() {}
+
+func (x *ListPatternsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPatternsRequest.ProtoReflect.Descriptor instead.
+func (*ListPatternsRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListPatternsRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+type ListPatternsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Patterns      []*Pattern             `protobuf:"bytes,1,rep,name=patterns,proto3" json:"patterns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPatternsResponse) Reset() {
+	*x = ListPatternsResponse{}
+	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPatternsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPatternsResponse) ProtoMessage() {}
+
+func (x *ListPatternsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPatternsResponse.ProtoReflect.Descriptor instead.
+func (*ListPatternsResponse) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListPatternsResponse) GetPatterns() []*Pattern {
+	if x != nil {
+		return x.Patterns
+	}
+	return nil
+}
+
+type DeletePatternRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Prefix string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// The pattern's text, as given to SetPattern.
+	Pattern       string `protobuf:"bytes,2,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePatternRequest) Reset() {
+	*x = DeletePatternRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePatternRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePatternRequest) ProtoMessage() {}
+
+func (x *DeletePatternRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePatternRequest.ProtoReflect.Descriptor instead.
+func (*DeletePatternRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DeletePatternRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *DeletePatternRequest) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+type DeletePatternResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePatternResponse) Reset() {
+	*x = DeletePatternResponse{}
+	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePatternResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePatternResponse) ProtoMessage() {}
+
+func (x *DeletePatternResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePatternResponse.ProtoReflect.Descriptor instead.
+func (*DeletePatternResponse) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{4}
+}
+
+type LiftTombstoneRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identifier    string                 `protobuf:"bytes,1,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiftTombstoneRequest) Reset() {
+	*x = LiftTombstoneRequest{}
+	mi := &file_idres_v1_registry_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiftTombstoneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiftTombstoneRequest) ProtoMessage() {}
+
+func (x *LiftTombstoneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiftTombstoneRequest.ProtoReflect.Descriptor instead.
+func (*LiftTombstoneRequest) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *LiftTombstoneRequest) GetIdentifier() string {
+	if x != nil {
+		return x.Identifier
+	}
+	return ""
 }
 
 type SearchRequest struct {
@@ -143,7 +408,7 @@ type SearchRequest struct {
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	mi := &file_idres_v1_registry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -155,7 +420,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[0]
+	mi := &file_idres_v1_registry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -168,7 +433,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{0}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SearchRequest) GetPrefix() string {
@@ -225,7 +490,7 @@ type SearchHit struct {
 
 func (x *SearchHit) Reset() {
 	*x = SearchHit{}
-	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	mi := &file_idres_v1_registry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -237,7 +502,7 @@ func (x *SearchHit) String() string {
 func (*SearchHit) ProtoMessage() {}
 
 func (x *SearchHit) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[1]
+	mi := &file_idres_v1_registry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -250,7 +515,7 @@ func (x *SearchHit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchHit.ProtoReflect.Descriptor instead.
 func (*SearchHit) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{1}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SearchHit) GetIdentifier() string {
@@ -278,7 +543,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	mi := &file_idres_v1_registry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -290,7 +555,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[2]
+	mi := &file_idres_v1_registry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -303,7 +568,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{2}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SearchResponse) GetHits() []*SearchHit {
@@ -336,7 +601,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	mi := &file_idres_v1_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -348,7 +613,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[3]
+	mi := &file_idres_v1_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -361,7 +626,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{3}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WatchRequest) GetPrefix() string {
@@ -399,7 +664,7 @@ type WatchResponse struct {
 
 func (x *WatchResponse) Reset() {
 	*x = WatchResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	mi := &file_idres_v1_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -411,7 +676,7 @@ func (x *WatchResponse) String() string {
 func (*WatchResponse) ProtoMessage() {}
 
 func (x *WatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[4]
+	mi := &file_idres_v1_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -424,7 +689,7 @@ func (x *WatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{4}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *WatchResponse) GetChanges() []*Change {
@@ -467,7 +732,7 @@ type Change struct {
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_idres_v1_registry_proto_msgTypes[5]
+	mi := &file_idres_v1_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -479,7 +744,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[5]
+	mi := &file_idres_v1_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -492,7 +757,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{5}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Change) GetSequence() uint64 {
@@ -542,7 +807,7 @@ type ImportOptions struct {
 
 func (x *ImportOptions) Reset() {
 	*x = ImportOptions{}
-	mi := &file_idres_v1_registry_proto_msgTypes[6]
+	mi := &file_idres_v1_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +819,7 @@ func (x *ImportOptions) String() string {
 func (*ImportOptions) ProtoMessage() {}
 
 func (x *ImportOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[6]
+	mi := &file_idres_v1_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +832,7 @@ func (x *ImportOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportOptions.ProtoReflect.Descriptor instead.
 func (*ImportOptions) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{6}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ImportOptions) GetMode() ImportMode {
@@ -594,7 +859,7 @@ type ImportRequest struct {
 
 func (x *ImportRequest) Reset() {
 	*x = ImportRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[7]
+	mi := &file_idres_v1_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +871,7 @@ func (x *ImportRequest) String() string {
 func (*ImportRequest) ProtoMessage() {}
 
 func (x *ImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[7]
+	mi := &file_idres_v1_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +884,7 @@ func (x *ImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRequest.ProtoReflect.Descriptor instead.
 func (*ImportRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{7}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ImportRequest) GetOptions() *ImportOptions {
@@ -651,7 +916,7 @@ type ImportItem struct {
 
 func (x *ImportItem) Reset() {
 	*x = ImportItem{}
-	mi := &file_idres_v1_registry_proto_msgTypes[8]
+	mi := &file_idres_v1_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +928,7 @@ func (x *ImportItem) String() string {
 func (*ImportItem) ProtoMessage() {}
 
 func (x *ImportItem) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[8]
+	mi := &file_idres_v1_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +941,7 @@ func (x *ImportItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportItem.ProtoReflect.Descriptor instead.
 func (*ImportItem) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{8}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ImportItem) GetSequence() uint64 {
@@ -717,7 +982,7 @@ type ImportResponse struct {
 
 func (x *ImportResponse) Reset() {
 	*x = ImportResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[9]
+	mi := &file_idres_v1_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +994,7 @@ func (x *ImportResponse) String() string {
 func (*ImportResponse) ProtoMessage() {}
 
 func (x *ImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[9]
+	mi := &file_idres_v1_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +1007,7 @@ func (x *ImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportResponse.ProtoReflect.Descriptor instead.
 func (*ImportResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{9}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ImportResponse) GetBatch() uint64 {
@@ -801,7 +1066,7 @@ type ImportError struct {
 
 func (x *ImportError) Reset() {
 	*x = ImportError{}
-	mi := &file_idres_v1_registry_proto_msgTypes[10]
+	mi := &file_idres_v1_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -813,7 +1078,7 @@ func (x *ImportError) String() string {
 func (*ImportError) ProtoMessage() {}
 
 func (x *ImportError) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[10]
+	mi := &file_idres_v1_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -826,7 +1091,7 @@ func (x *ImportError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportError.ProtoReflect.Descriptor instead.
 func (*ImportError) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{10}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ImportError) GetSequence() uint64 {
@@ -866,7 +1131,7 @@ type CreatePrefixRequest struct {
 
 func (x *CreatePrefixRequest) Reset() {
 	*x = CreatePrefixRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[11]
+	mi := &file_idres_v1_registry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -878,7 +1143,7 @@ func (x *CreatePrefixRequest) String() string {
 func (*CreatePrefixRequest) ProtoMessage() {}
 
 func (x *CreatePrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[11]
+	mi := &file_idres_v1_registry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -891,7 +1156,7 @@ func (x *CreatePrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePrefixRequest.ProtoReflect.Descriptor instead.
 func (*CreatePrefixRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{11}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreatePrefixRequest) GetPrefix() *Prefix {
@@ -910,7 +1175,7 @@ type GetPrefixRequest struct {
 
 func (x *GetPrefixRequest) Reset() {
 	*x = GetPrefixRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[12]
+	mi := &file_idres_v1_registry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +1187,7 @@ func (x *GetPrefixRequest) String() string {
 func (*GetPrefixRequest) ProtoMessage() {}
 
 func (x *GetPrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[12]
+	mi := &file_idres_v1_registry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1200,7 @@ func (x *GetPrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPrefixRequest.ProtoReflect.Descriptor instead.
 func (*GetPrefixRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{12}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetPrefixRequest) GetPrefix() string {
@@ -956,7 +1221,7 @@ type ListPrefixesRequest struct {
 
 func (x *ListPrefixesRequest) Reset() {
 	*x = ListPrefixesRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[13]
+	mi := &file_idres_v1_registry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1233,7 @@ func (x *ListPrefixesRequest) String() string {
 func (*ListPrefixesRequest) ProtoMessage() {}
 
 func (x *ListPrefixesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[13]
+	mi := &file_idres_v1_registry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1246,7 @@ func (x *ListPrefixesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPrefixesRequest.ProtoReflect.Descriptor instead.
 func (*ListPrefixesRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{13}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListPrefixesRequest) GetPageSize() uint32 {
@@ -1009,7 +1274,7 @@ type ListPrefixesResponse struct {
 
 func (x *ListPrefixesResponse) Reset() {
 	*x = ListPrefixesResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[14]
+	mi := &file_idres_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1286,7 @@ func (x *ListPrefixesResponse) String() string {
 func (*ListPrefixesResponse) ProtoMessage() {}
 
 func (x *ListPrefixesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[14]
+	mi := &file_idres_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1299,7 @@ func (x *ListPrefixesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPrefixesResponse.ProtoReflect.Descriptor instead.
 func (*ListPrefixesResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{14}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListPrefixesResponse) GetPrefixes() []*Prefix {
@@ -1062,7 +1327,7 @@ type DeletePrefixRequest struct {
 
 func (x *DeletePrefixRequest) Reset() {
 	*x = DeletePrefixRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[15]
+	mi := &file_idres_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1339,7 @@ func (x *DeletePrefixRequest) String() string {
 func (*DeletePrefixRequest) ProtoMessage() {}
 
 func (x *DeletePrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[15]
+	mi := &file_idres_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1352,7 @@ func (x *DeletePrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePrefixRequest.ProtoReflect.Descriptor instead.
 func (*DeletePrefixRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{15}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeletePrefixRequest) GetPrefix() string {
@@ -1114,7 +1379,7 @@ type DeletePrefixResponse struct {
 
 func (x *DeletePrefixResponse) Reset() {
 	*x = DeletePrefixResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[16]
+	mi := &file_idres_v1_registry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1391,7 @@ func (x *DeletePrefixResponse) String() string {
 func (*DeletePrefixResponse) ProtoMessage() {}
 
 func (x *DeletePrefixResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[16]
+	mi := &file_idres_v1_registry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1404,7 @@ func (x *DeletePrefixResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePrefixResponse.ProtoReflect.Descriptor instead.
 func (*DeletePrefixResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{16}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeletePrefixResponse) GetIdentifiersDeleted() uint64 {
@@ -1161,7 +1426,7 @@ type CreateIdentifierRequest struct {
 
 func (x *CreateIdentifierRequest) Reset() {
 	*x = CreateIdentifierRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[17]
+	mi := &file_idres_v1_registry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1438,7 @@ func (x *CreateIdentifierRequest) String() string {
 func (*CreateIdentifierRequest) ProtoMessage() {}
 
 func (x *CreateIdentifierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[17]
+	mi := &file_idres_v1_registry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1451,7 @@ func (x *CreateIdentifierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIdentifierRequest.ProtoReflect.Descriptor instead.
 func (*CreateIdentifierRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{17}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateIdentifierRequest) GetIdentifier() string {
@@ -1212,7 +1477,7 @@ type GetIdentifierRequest struct {
 
 func (x *GetIdentifierRequest) Reset() {
 	*x = GetIdentifierRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[18]
+	mi := &file_idres_v1_registry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1224,7 +1489,7 @@ func (x *GetIdentifierRequest) String() string {
 func (*GetIdentifierRequest) ProtoMessage() {}
 
 func (x *GetIdentifierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[18]
+	mi := &file_idres_v1_registry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1237,7 +1502,7 @@ func (x *GetIdentifierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIdentifierRequest.ProtoReflect.Descriptor instead.
 func (*GetIdentifierRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{18}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetIdentifierRequest) GetIdentifier() string {
@@ -1262,7 +1527,7 @@ type UpdateValuesRequest struct {
 
 func (x *UpdateValuesRequest) Reset() {
 	*x = UpdateValuesRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[19]
+	mi := &file_idres_v1_registry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1539,7 @@ func (x *UpdateValuesRequest) String() string {
 func (*UpdateValuesRequest) ProtoMessage() {}
 
 func (x *UpdateValuesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[19]
+	mi := &file_idres_v1_registry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1552,7 @@ func (x *UpdateValuesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateValuesRequest.ProtoReflect.Descriptor instead.
 func (*UpdateValuesRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{19}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateValuesRequest) GetIdentifier() string {
@@ -1319,15 +1584,19 @@ func (x *UpdateValuesRequest) GetAdd() []*Value {
 }
 
 type DeleteIdentifierRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Identifier    string                 `protobuf:"bytes,1,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Identifier string                 `protobuf:"bytes,1,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	// When set, the identifier leaves a tombstone: it resolves as
+	// OUTCOME_GONE and cannot be registered again until a prefix admin
+	// lifts it (LiftTombstone).
+	Tombstone     *TombstoneOptions `protobuf:"bytes,2,opt,name=tombstone,proto3" json:"tombstone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeleteIdentifierRequest) Reset() {
 	*x = DeleteIdentifierRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[20]
+	mi := &file_idres_v1_registry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1608,7 @@ func (x *DeleteIdentifierRequest) String() string {
 func (*DeleteIdentifierRequest) ProtoMessage() {}
 
 func (x *DeleteIdentifierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[20]
+	mi := &file_idres_v1_registry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,12 +1621,73 @@ func (x *DeleteIdentifierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteIdentifierRequest.ProtoReflect.Descriptor instead.
 func (*DeleteIdentifierRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{20}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteIdentifierRequest) GetIdentifier() string {
 	if x != nil {
 		return x.Identifier
+	}
+	return ""
+}
+
+func (x *DeleteIdentifierRequest) GetTombstone() *TombstoneOptions {
+	if x != nil {
+		return x.Tombstone
+	}
+	return nil
+}
+
+type TombstoneOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why it was withdrawn; at most 1024 bytes.
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The identifier that replaces it, if any.
+	Successor     string `protobuf:"bytes,2,opt,name=successor,proto3" json:"successor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TombstoneOptions) Reset() {
+	*x = TombstoneOptions{}
+	mi := &file_idres_v1_registry_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TombstoneOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TombstoneOptions) ProtoMessage() {}
+
+func (x *TombstoneOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_registry_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TombstoneOptions.ProtoReflect.Descriptor instead.
+func (*TombstoneOptions) Descriptor() ([]byte, []int) {
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *TombstoneOptions) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TombstoneOptions) GetSuccessor() string {
+	if x != nil {
+		return x.Successor
 	}
 	return ""
 }
@@ -1370,7 +1700,7 @@ type DeleteIdentifierResponse struct {
 
 func (x *DeleteIdentifierResponse) Reset() {
 	*x = DeleteIdentifierResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[21]
+	mi := &file_idres_v1_registry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1712,7 @@ func (x *DeleteIdentifierResponse) String() string {
 func (*DeleteIdentifierResponse) ProtoMessage() {}
 
 func (x *DeleteIdentifierResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[21]
+	mi := &file_idres_v1_registry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1725,7 @@ func (x *DeleteIdentifierResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteIdentifierResponse.ProtoReflect.Descriptor instead.
 func (*DeleteIdentifierResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{21}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{28}
 }
 
 type ListIdentifiersRequest struct {
@@ -1410,7 +1740,7 @@ type ListIdentifiersRequest struct {
 
 func (x *ListIdentifiersRequest) Reset() {
 	*x = ListIdentifiersRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[22]
+	mi := &file_idres_v1_registry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1752,7 @@ func (x *ListIdentifiersRequest) String() string {
 func (*ListIdentifiersRequest) ProtoMessage() {}
 
 func (x *ListIdentifiersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[22]
+	mi := &file_idres_v1_registry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1765,7 @@ func (x *ListIdentifiersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIdentifiersRequest.ProtoReflect.Descriptor instead.
 func (*ListIdentifiersRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{22}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListIdentifiersRequest) GetPrefix() string {
@@ -1470,7 +1800,7 @@ type ListIdentifiersResponse struct {
 
 func (x *ListIdentifiersResponse) Reset() {
 	*x = ListIdentifiersResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[23]
+	mi := &file_idres_v1_registry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1812,7 @@ func (x *ListIdentifiersResponse) String() string {
 func (*ListIdentifiersResponse) ProtoMessage() {}
 
 func (x *ListIdentifiersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[23]
+	mi := &file_idres_v1_registry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1825,7 @@ func (x *ListIdentifiersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIdentifiersResponse.ProtoReflect.Descriptor instead.
 func (*ListIdentifiersResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{23}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListIdentifiersResponse) GetIdentifiers() []*Identifier {
@@ -1523,7 +1853,7 @@ type SetDelegationRequest struct {
 
 func (x *SetDelegationRequest) Reset() {
 	*x = SetDelegationRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[24]
+	mi := &file_idres_v1_registry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1865,7 @@ func (x *SetDelegationRequest) String() string {
 func (*SetDelegationRequest) ProtoMessage() {}
 
 func (x *SetDelegationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[24]
+	mi := &file_idres_v1_registry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1878,7 @@ func (x *SetDelegationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDelegationRequest.ProtoReflect.Descriptor instead.
 func (*SetDelegationRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{24}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetDelegationRequest) GetDelegation() *Delegation {
@@ -1567,7 +1897,7 @@ type GetDelegationRequest struct {
 
 func (x *GetDelegationRequest) Reset() {
 	*x = GetDelegationRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[25]
+	mi := &file_idres_v1_registry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1579,7 +1909,7 @@ func (x *GetDelegationRequest) String() string {
 func (*GetDelegationRequest) ProtoMessage() {}
 
 func (x *GetDelegationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[25]
+	mi := &file_idres_v1_registry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1592,7 +1922,7 @@ func (x *GetDelegationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelegationRequest.ProtoReflect.Descriptor instead.
 func (*GetDelegationRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{25}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetDelegationRequest) GetPrefix() string {
@@ -1615,7 +1945,7 @@ type ListDelegationsRequest struct {
 
 func (x *ListDelegationsRequest) Reset() {
 	*x = ListDelegationsRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[26]
+	mi := &file_idres_v1_registry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1957,7 @@ func (x *ListDelegationsRequest) String() string {
 func (*ListDelegationsRequest) ProtoMessage() {}
 
 func (x *ListDelegationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[26]
+	mi := &file_idres_v1_registry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1970,7 @@ func (x *ListDelegationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDelegationsRequest.ProtoReflect.Descriptor instead.
 func (*ListDelegationsRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{26}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListDelegationsRequest) GetZone() string {
@@ -1675,7 +2005,7 @@ type ListDelegationsResponse struct {
 
 func (x *ListDelegationsResponse) Reset() {
 	*x = ListDelegationsResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[27]
+	mi := &file_idres_v1_registry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +2017,7 @@ func (x *ListDelegationsResponse) String() string {
 func (*ListDelegationsResponse) ProtoMessage() {}
 
 func (x *ListDelegationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[27]
+	mi := &file_idres_v1_registry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +2030,7 @@ func (x *ListDelegationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDelegationsResponse.ProtoReflect.Descriptor instead.
 func (*ListDelegationsResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{27}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListDelegationsResponse) GetDelegations() []*Delegation {
@@ -1726,7 +2056,7 @@ type RemoveDelegationRequest struct {
 
 func (x *RemoveDelegationRequest) Reset() {
 	*x = RemoveDelegationRequest{}
-	mi := &file_idres_v1_registry_proto_msgTypes[28]
+	mi := &file_idres_v1_registry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +2068,7 @@ func (x *RemoveDelegationRequest) String() string {
 func (*RemoveDelegationRequest) ProtoMessage() {}
 
 func (x *RemoveDelegationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[28]
+	mi := &file_idres_v1_registry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +2081,7 @@ func (x *RemoveDelegationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveDelegationRequest.ProtoReflect.Descriptor instead.
 func (*RemoveDelegationRequest) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{28}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RemoveDelegationRequest) GetPrefix() string {
@@ -1769,7 +2099,7 @@ type RemoveDelegationResponse struct {
 
 func (x *RemoveDelegationResponse) Reset() {
 	*x = RemoveDelegationResponse{}
-	mi := &file_idres_v1_registry_proto_msgTypes[29]
+	mi := &file_idres_v1_registry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +2111,7 @@ func (x *RemoveDelegationResponse) String() string {
 func (*RemoveDelegationResponse) ProtoMessage() {}
 
 func (x *RemoveDelegationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_idres_v1_registry_proto_msgTypes[29]
+	mi := &file_idres_v1_registry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,14 +2124,28 @@ func (x *RemoveDelegationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveDelegationResponse.ProtoReflect.Descriptor instead.
 func (*RemoveDelegationResponse) Descriptor() ([]byte, []int) {
-	return file_idres_v1_registry_proto_rawDescGZIP(), []int{29}
+	return file_idres_v1_registry_proto_rawDescGZIP(), []int{36}
 }
 
 var File_idres_v1_registry_proto protoreflect.FileDescriptor
 
 const file_idres_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x17idres/v1/registry.proto\x12\bidres.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14idres/v1/types.proto\x1a\x18idres/v1/registrar.proto\"\xb0\x01\n" +
+	"\x17idres/v1/registry.proto\x12\bidres.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14idres/v1/types.proto\x1a\x18idres/v1/registrar.proto\"@\n" +
+	"\x11SetPatternRequest\x12+\n" +
+	"\apattern\x18\x01 \x01(\v2\x11.idres.v1.PatternR\apattern\"-\n" +
+	"\x13ListPatternsRequest\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"E\n" +
+	"\x14ListPatternsResponse\x12-\n" +
+	"\bpatterns\x18\x01 \x03(\v2\x11.idres.v1.PatternR\bpatterns\"H\n" +
+	"\x14DeletePatternRequest\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x18\n" +
+	"\apattern\x18\x02 \x01(\tR\apattern\"\x17\n" +
+	"\x15DeletePatternResponse\"6\n" +
+	"\x14LiftTombstoneRequest\x12\x1e\n" +
+	"\n" +
+	"identifier\x18\x01 \x01(\tR\n" +
+	"identifier\"\xb0\x01\n" +
 	"\rSearchRequest\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x14\n" +
@@ -1899,11 +2243,15 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"identifier\x12\x16\n" +
 	"\x06remove\x18\x02 \x03(\rR\x06remove\x12)\n" +
 	"\areplace\x18\x03 \x03(\v2\x0f.idres.v1.ValueR\areplace\x12!\n" +
-	"\x03add\x18\x04 \x03(\v2\x0f.idres.v1.ValueR\x03add\"9\n" +
+	"\x03add\x18\x04 \x03(\v2\x0f.idres.v1.ValueR\x03add\"s\n" +
 	"\x17DeleteIdentifierRequest\x12\x1e\n" +
 	"\n" +
 	"identifier\x18\x01 \x01(\tR\n" +
-	"identifier\"\x1a\n" +
+	"identifier\x128\n" +
+	"\ttombstone\x18\x02 \x01(\v2\x1a.idres.v1.TombstoneOptionsR\ttombstone\"H\n" +
+	"\x10TombstoneOptions\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x1c\n" +
+	"\tsuccessor\x18\x02 \x01(\tR\tsuccessor\"\x1a\n" +
 	"\x18DeleteIdentifierResponse\"l\n" +
 	"\x16ListIdentifiersRequest\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x1b\n" +
@@ -1934,7 +2282,7 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"ImportMode\x12\x1b\n" +
 	"\x17IMPORT_MODE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12IMPORT_MODE_CREATE\x10\x01\x12!\n" +
-	"\x1dIMPORT_MODE_CREATE_OR_REPLACE\x10\x022\xc5\r\n" +
+	"\x1dIMPORT_MODE_CREATE_OR_REPLACE\x10\x022\xea\x0f\n" +
 	"\bRegistry\x12?\n" +
 	"\fCreatePrefix\x12\x1d.idres.v1.CreatePrefixRequest\x1a\x10.idres.v1.Prefix\x129\n" +
 	"\tGetPrefix\x12\x1a.idres.v1.GetPrefixRequest\x1a\x10.idres.v1.Prefix\x12M\n" +
@@ -1958,7 +2306,12 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"\tListAudit\x12\x1a.idres.v1.ListAuditRequest\x1a\x1b.idres.v1.ListAuditResponse\x12?\n" +
 	"\x06Import\x12\x17.idres.v1.ImportRequest\x1a\x18.idres.v1.ImportResponse(\x010\x01\x12;\n" +
 	"\x06Search\x12\x17.idres.v1.SearchRequest\x1a\x18.idres.v1.SearchResponse\x12:\n" +
-	"\x05Watch\x12\x16.idres.v1.WatchRequest\x1a\x17.idres.v1.WatchResponse0\x01B/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
+	"\x05Watch\x12\x16.idres.v1.WatchRequest\x1a\x17.idres.v1.WatchResponse0\x01\x12<\n" +
+	"\n" +
+	"SetPattern\x12\x1b.idres.v1.SetPatternRequest\x1a\x11.idres.v1.Pattern\x12M\n" +
+	"\fListPatterns\x12\x1d.idres.v1.ListPatternsRequest\x1a\x1e.idres.v1.ListPatternsResponse\x12P\n" +
+	"\rDeletePattern\x12\x1e.idres.v1.DeletePatternRequest\x1a\x1f.idres.v1.DeletePatternResponse\x12D\n" +
+	"\rLiftTombstone\x12\x1e.idres.v1.LiftTombstoneRequest\x1a\x13.idres.v1.TombstoneB/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
 
 var (
 	file_idres_v1_registry_proto_rawDescOnce sync.Once
@@ -1973,129 +2326,149 @@ func file_idres_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_idres_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_idres_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_idres_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_idres_v1_registry_proto_goTypes = []any{
 	(ImportMode)(0),                  // 0: idres.v1.ImportMode
 	(Change_Kind)(0),                 // 1: idres.v1.Change.Kind
-	(*SearchRequest)(nil),            // 2: idres.v1.SearchRequest
-	(*SearchHit)(nil),                // 3: idres.v1.SearchHit
-	(*SearchResponse)(nil),           // 4: idres.v1.SearchResponse
-	(*WatchRequest)(nil),             // 5: idres.v1.WatchRequest
-	(*WatchResponse)(nil),            // 6: idres.v1.WatchResponse
-	(*Change)(nil),                   // 7: idres.v1.Change
-	(*ImportOptions)(nil),            // 8: idres.v1.ImportOptions
-	(*ImportRequest)(nil),            // 9: idres.v1.ImportRequest
-	(*ImportItem)(nil),               // 10: idres.v1.ImportItem
-	(*ImportResponse)(nil),           // 11: idres.v1.ImportResponse
-	(*ImportError)(nil),              // 12: idres.v1.ImportError
-	(*CreatePrefixRequest)(nil),      // 13: idres.v1.CreatePrefixRequest
-	(*GetPrefixRequest)(nil),         // 14: idres.v1.GetPrefixRequest
-	(*ListPrefixesRequest)(nil),      // 15: idres.v1.ListPrefixesRequest
-	(*ListPrefixesResponse)(nil),     // 16: idres.v1.ListPrefixesResponse
-	(*DeletePrefixRequest)(nil),      // 17: idres.v1.DeletePrefixRequest
-	(*DeletePrefixResponse)(nil),     // 18: idres.v1.DeletePrefixResponse
-	(*CreateIdentifierRequest)(nil),  // 19: idres.v1.CreateIdentifierRequest
-	(*GetIdentifierRequest)(nil),     // 20: idres.v1.GetIdentifierRequest
-	(*UpdateValuesRequest)(nil),      // 21: idres.v1.UpdateValuesRequest
-	(*DeleteIdentifierRequest)(nil),  // 22: idres.v1.DeleteIdentifierRequest
-	(*DeleteIdentifierResponse)(nil), // 23: idres.v1.DeleteIdentifierResponse
-	(*ListIdentifiersRequest)(nil),   // 24: idres.v1.ListIdentifiersRequest
-	(*ListIdentifiersResponse)(nil),  // 25: idres.v1.ListIdentifiersResponse
-	(*SetDelegationRequest)(nil),     // 26: idres.v1.SetDelegationRequest
-	(*GetDelegationRequest)(nil),     // 27: idres.v1.GetDelegationRequest
-	(*ListDelegationsRequest)(nil),   // 28: idres.v1.ListDelegationsRequest
-	(*ListDelegationsResponse)(nil),  // 29: idres.v1.ListDelegationsResponse
-	(*RemoveDelegationRequest)(nil),  // 30: idres.v1.RemoveDelegationRequest
-	(*RemoveDelegationResponse)(nil), // 31: idres.v1.RemoveDelegationResponse
-	(*Value)(nil),                    // 32: idres.v1.Value
-	(*timestamppb.Timestamp)(nil),    // 33: google.protobuf.Timestamp
-	(*Prefix)(nil),                   // 34: idres.v1.Prefix
-	(*Identifier)(nil),               // 35: idres.v1.Identifier
-	(*Delegation)(nil),               // 36: idres.v1.Delegation
-	(*IssueCredentialRequest)(nil),   // 37: idres.v1.IssueCredentialRequest
-	(*ListCredentialsRequest)(nil),   // 38: idres.v1.ListCredentialsRequest
-	(*RevokeCredentialRequest)(nil),  // 39: idres.v1.RevokeCredentialRequest
-	(*SetTemplateRequest)(nil),       // 40: idres.v1.SetTemplateRequest
-	(*GetTemplateRequest)(nil),       // 41: idres.v1.GetTemplateRequest
-	(*DeleteTemplateRequest)(nil),    // 42: idres.v1.DeleteTemplateRequest
-	(*ListAuditRequest)(nil),         // 43: idres.v1.ListAuditRequest
-	(*IssueCredentialResponse)(nil),  // 44: idres.v1.IssueCredentialResponse
-	(*ListCredentialsResponse)(nil),  // 45: idres.v1.ListCredentialsResponse
-	(*Credential)(nil),               // 46: idres.v1.Credential
-	(*Template)(nil),                 // 47: idres.v1.Template
-	(*DeleteTemplateResponse)(nil),   // 48: idres.v1.DeleteTemplateResponse
-	(*ListAuditResponse)(nil),        // 49: idres.v1.ListAuditResponse
+	(*SetPatternRequest)(nil),        // 2: idres.v1.SetPatternRequest
+	(*ListPatternsRequest)(nil),      // 3: idres.v1.ListPatternsRequest
+	(*ListPatternsResponse)(nil),     // 4: idres.v1.ListPatternsResponse
+	(*DeletePatternRequest)(nil),     // 5: idres.v1.DeletePatternRequest
+	(*DeletePatternResponse)(nil),    // 6: idres.v1.DeletePatternResponse
+	(*LiftTombstoneRequest)(nil),     // 7: idres.v1.LiftTombstoneRequest
+	(*SearchRequest)(nil),            // 8: idres.v1.SearchRequest
+	(*SearchHit)(nil),                // 9: idres.v1.SearchHit
+	(*SearchResponse)(nil),           // 10: idres.v1.SearchResponse
+	(*WatchRequest)(nil),             // 11: idres.v1.WatchRequest
+	(*WatchResponse)(nil),            // 12: idres.v1.WatchResponse
+	(*Change)(nil),                   // 13: idres.v1.Change
+	(*ImportOptions)(nil),            // 14: idres.v1.ImportOptions
+	(*ImportRequest)(nil),            // 15: idres.v1.ImportRequest
+	(*ImportItem)(nil),               // 16: idres.v1.ImportItem
+	(*ImportResponse)(nil),           // 17: idres.v1.ImportResponse
+	(*ImportError)(nil),              // 18: idres.v1.ImportError
+	(*CreatePrefixRequest)(nil),      // 19: idres.v1.CreatePrefixRequest
+	(*GetPrefixRequest)(nil),         // 20: idres.v1.GetPrefixRequest
+	(*ListPrefixesRequest)(nil),      // 21: idres.v1.ListPrefixesRequest
+	(*ListPrefixesResponse)(nil),     // 22: idres.v1.ListPrefixesResponse
+	(*DeletePrefixRequest)(nil),      // 23: idres.v1.DeletePrefixRequest
+	(*DeletePrefixResponse)(nil),     // 24: idres.v1.DeletePrefixResponse
+	(*CreateIdentifierRequest)(nil),  // 25: idres.v1.CreateIdentifierRequest
+	(*GetIdentifierRequest)(nil),     // 26: idres.v1.GetIdentifierRequest
+	(*UpdateValuesRequest)(nil),      // 27: idres.v1.UpdateValuesRequest
+	(*DeleteIdentifierRequest)(nil),  // 28: idres.v1.DeleteIdentifierRequest
+	(*TombstoneOptions)(nil),         // 29: idres.v1.TombstoneOptions
+	(*DeleteIdentifierResponse)(nil), // 30: idres.v1.DeleteIdentifierResponse
+	(*ListIdentifiersRequest)(nil),   // 31: idres.v1.ListIdentifiersRequest
+	(*ListIdentifiersResponse)(nil),  // 32: idres.v1.ListIdentifiersResponse
+	(*SetDelegationRequest)(nil),     // 33: idres.v1.SetDelegationRequest
+	(*GetDelegationRequest)(nil),     // 34: idres.v1.GetDelegationRequest
+	(*ListDelegationsRequest)(nil),   // 35: idres.v1.ListDelegationsRequest
+	(*ListDelegationsResponse)(nil),  // 36: idres.v1.ListDelegationsResponse
+	(*RemoveDelegationRequest)(nil),  // 37: idres.v1.RemoveDelegationRequest
+	(*RemoveDelegationResponse)(nil), // 38: idres.v1.RemoveDelegationResponse
+	(*Pattern)(nil),                  // 39: idres.v1.Pattern
+	(*Value)(nil),                    // 40: idres.v1.Value
+	(*timestamppb.Timestamp)(nil),    // 41: google.protobuf.Timestamp
+	(*Prefix)(nil),                   // 42: idres.v1.Prefix
+	(*Identifier)(nil),               // 43: idres.v1.Identifier
+	(*Delegation)(nil),               // 44: idres.v1.Delegation
+	(*IssueCredentialRequest)(nil),   // 45: idres.v1.IssueCredentialRequest
+	(*ListCredentialsRequest)(nil),   // 46: idres.v1.ListCredentialsRequest
+	(*RevokeCredentialRequest)(nil),  // 47: idres.v1.RevokeCredentialRequest
+	(*SetTemplateRequest)(nil),       // 48: idres.v1.SetTemplateRequest
+	(*GetTemplateRequest)(nil),       // 49: idres.v1.GetTemplateRequest
+	(*DeleteTemplateRequest)(nil),    // 50: idres.v1.DeleteTemplateRequest
+	(*ListAuditRequest)(nil),         // 51: idres.v1.ListAuditRequest
+	(*IssueCredentialResponse)(nil),  // 52: idres.v1.IssueCredentialResponse
+	(*ListCredentialsResponse)(nil),  // 53: idres.v1.ListCredentialsResponse
+	(*Credential)(nil),               // 54: idres.v1.Credential
+	(*Template)(nil),                 // 55: idres.v1.Template
+	(*DeleteTemplateResponse)(nil),   // 56: idres.v1.DeleteTemplateResponse
+	(*ListAuditResponse)(nil),        // 57: idres.v1.ListAuditResponse
+	(*Tombstone)(nil),                // 58: idres.v1.Tombstone
 }
 var file_idres_v1_registry_proto_depIdxs = []int32{
-	32, // 0: idres.v1.SearchHit.value:type_name -> idres.v1.Value
-	3,  // 1: idres.v1.SearchResponse.hits:type_name -> idres.v1.SearchHit
-	7,  // 2: idres.v1.WatchResponse.changes:type_name -> idres.v1.Change
-	1,  // 3: idres.v1.Change.kind:type_name -> idres.v1.Change.Kind
-	33, // 4: idres.v1.Change.time:type_name -> google.protobuf.Timestamp
-	0,  // 5: idres.v1.ImportOptions.mode:type_name -> idres.v1.ImportMode
-	8,  // 6: idres.v1.ImportRequest.options:type_name -> idres.v1.ImportOptions
-	10, // 7: idres.v1.ImportRequest.items:type_name -> idres.v1.ImportItem
-	32, // 8: idres.v1.ImportItem.values:type_name -> idres.v1.Value
-	12, // 9: idres.v1.ImportResponse.errors:type_name -> idres.v1.ImportError
-	34, // 10: idres.v1.CreatePrefixRequest.prefix:type_name -> idres.v1.Prefix
-	34, // 11: idres.v1.ListPrefixesResponse.prefixes:type_name -> idres.v1.Prefix
-	32, // 12: idres.v1.CreateIdentifierRequest.values:type_name -> idres.v1.Value
-	32, // 13: idres.v1.UpdateValuesRequest.replace:type_name -> idres.v1.Value
-	32, // 14: idres.v1.UpdateValuesRequest.add:type_name -> idres.v1.Value
-	35, // 15: idres.v1.ListIdentifiersResponse.identifiers:type_name -> idres.v1.Identifier
-	36, // 16: idres.v1.SetDelegationRequest.delegation:type_name -> idres.v1.Delegation
-	36, // 17: idres.v1.ListDelegationsResponse.delegations:type_name -> idres.v1.Delegation
-	13, // 18: idres.v1.Registry.CreatePrefix:input_type -> idres.v1.CreatePrefixRequest
-	14, // 19: idres.v1.Registry.GetPrefix:input_type -> idres.v1.GetPrefixRequest
-	15, // 20: idres.v1.Registry.ListPrefixes:input_type -> idres.v1.ListPrefixesRequest
-	17, // 21: idres.v1.Registry.DeletePrefix:input_type -> idres.v1.DeletePrefixRequest
-	19, // 22: idres.v1.Registry.CreateIdentifier:input_type -> idres.v1.CreateIdentifierRequest
-	20, // 23: idres.v1.Registry.GetIdentifier:input_type -> idres.v1.GetIdentifierRequest
-	21, // 24: idres.v1.Registry.UpdateValues:input_type -> idres.v1.UpdateValuesRequest
-	22, // 25: idres.v1.Registry.DeleteIdentifier:input_type -> idres.v1.DeleteIdentifierRequest
-	24, // 26: idres.v1.Registry.ListIdentifiers:input_type -> idres.v1.ListIdentifiersRequest
-	26, // 27: idres.v1.Registry.SetDelegation:input_type -> idres.v1.SetDelegationRequest
-	27, // 28: idres.v1.Registry.GetDelegation:input_type -> idres.v1.GetDelegationRequest
-	28, // 29: idres.v1.Registry.ListDelegations:input_type -> idres.v1.ListDelegationsRequest
-	30, // 30: idres.v1.Registry.RemoveDelegation:input_type -> idres.v1.RemoveDelegationRequest
-	37, // 31: idres.v1.Registry.IssueCredential:input_type -> idres.v1.IssueCredentialRequest
-	38, // 32: idres.v1.Registry.ListCredentials:input_type -> idres.v1.ListCredentialsRequest
-	39, // 33: idres.v1.Registry.RevokeCredential:input_type -> idres.v1.RevokeCredentialRequest
-	40, // 34: idres.v1.Registry.SetTemplate:input_type -> idres.v1.SetTemplateRequest
-	41, // 35: idres.v1.Registry.GetTemplate:input_type -> idres.v1.GetTemplateRequest
-	42, // 36: idres.v1.Registry.DeleteTemplate:input_type -> idres.v1.DeleteTemplateRequest
-	43, // 37: idres.v1.Registry.ListAudit:input_type -> idres.v1.ListAuditRequest
-	9,  // 38: idres.v1.Registry.Import:input_type -> idres.v1.ImportRequest
-	2,  // 39: idres.v1.Registry.Search:input_type -> idres.v1.SearchRequest
-	5,  // 40: idres.v1.Registry.Watch:input_type -> idres.v1.WatchRequest
-	34, // 41: idres.v1.Registry.CreatePrefix:output_type -> idres.v1.Prefix
-	34, // 42: idres.v1.Registry.GetPrefix:output_type -> idres.v1.Prefix
-	16, // 43: idres.v1.Registry.ListPrefixes:output_type -> idres.v1.ListPrefixesResponse
-	18, // 44: idres.v1.Registry.DeletePrefix:output_type -> idres.v1.DeletePrefixResponse
-	35, // 45: idres.v1.Registry.CreateIdentifier:output_type -> idres.v1.Identifier
-	35, // 46: idres.v1.Registry.GetIdentifier:output_type -> idres.v1.Identifier
-	35, // 47: idres.v1.Registry.UpdateValues:output_type -> idres.v1.Identifier
-	23, // 48: idres.v1.Registry.DeleteIdentifier:output_type -> idres.v1.DeleteIdentifierResponse
-	25, // 49: idres.v1.Registry.ListIdentifiers:output_type -> idres.v1.ListIdentifiersResponse
-	36, // 50: idres.v1.Registry.SetDelegation:output_type -> idres.v1.Delegation
-	36, // 51: idres.v1.Registry.GetDelegation:output_type -> idres.v1.Delegation
-	29, // 52: idres.v1.Registry.ListDelegations:output_type -> idres.v1.ListDelegationsResponse
-	31, // 53: idres.v1.Registry.RemoveDelegation:output_type -> idres.v1.RemoveDelegationResponse
-	44, // 54: idres.v1.Registry.IssueCredential:output_type -> idres.v1.IssueCredentialResponse
-	45, // 55: idres.v1.Registry.ListCredentials:output_type -> idres.v1.ListCredentialsResponse
-	46, // 56: idres.v1.Registry.RevokeCredential:output_type -> idres.v1.Credential
-	47, // 57: idres.v1.Registry.SetTemplate:output_type -> idres.v1.Template
-	47, // 58: idres.v1.Registry.GetTemplate:output_type -> idres.v1.Template
-	48, // 59: idres.v1.Registry.DeleteTemplate:output_type -> idres.v1.DeleteTemplateResponse
-	49, // 60: idres.v1.Registry.ListAudit:output_type -> idres.v1.ListAuditResponse
-	11, // 61: idres.v1.Registry.Import:output_type -> idres.v1.ImportResponse
-	4,  // 62: idres.v1.Registry.Search:output_type -> idres.v1.SearchResponse
-	6,  // 63: idres.v1.Registry.Watch:output_type -> idres.v1.WatchResponse
-	41, // [41:64] is the sub-list for method output_type
-	18, // [18:41] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	39, // 0: idres.v1.SetPatternRequest.pattern:type_name -> idres.v1.Pattern
+	39, // 1: idres.v1.ListPatternsResponse.patterns:type_name -> idres.v1.Pattern
+	40, // 2: idres.v1.SearchHit.value:type_name -> idres.v1.Value
+	9,  // 3: idres.v1.SearchResponse.hits:type_name -> idres.v1.SearchHit
+	13, // 4: idres.v1.WatchResponse.changes:type_name -> idres.v1.Change
+	1,  // 5: idres.v1.Change.kind:type_name -> idres.v1.Change.Kind
+	41, // 6: idres.v1.Change.time:type_name -> google.protobuf.Timestamp
+	0,  // 7: idres.v1.ImportOptions.mode:type_name -> idres.v1.ImportMode
+	14, // 8: idres.v1.ImportRequest.options:type_name -> idres.v1.ImportOptions
+	16, // 9: idres.v1.ImportRequest.items:type_name -> idres.v1.ImportItem
+	40, // 10: idres.v1.ImportItem.values:type_name -> idres.v1.Value
+	18, // 11: idres.v1.ImportResponse.errors:type_name -> idres.v1.ImportError
+	42, // 12: idres.v1.CreatePrefixRequest.prefix:type_name -> idres.v1.Prefix
+	42, // 13: idres.v1.ListPrefixesResponse.prefixes:type_name -> idres.v1.Prefix
+	40, // 14: idres.v1.CreateIdentifierRequest.values:type_name -> idres.v1.Value
+	40, // 15: idres.v1.UpdateValuesRequest.replace:type_name -> idres.v1.Value
+	40, // 16: idres.v1.UpdateValuesRequest.add:type_name -> idres.v1.Value
+	29, // 17: idres.v1.DeleteIdentifierRequest.tombstone:type_name -> idres.v1.TombstoneOptions
+	43, // 18: idres.v1.ListIdentifiersResponse.identifiers:type_name -> idres.v1.Identifier
+	44, // 19: idres.v1.SetDelegationRequest.delegation:type_name -> idres.v1.Delegation
+	44, // 20: idres.v1.ListDelegationsResponse.delegations:type_name -> idres.v1.Delegation
+	19, // 21: idres.v1.Registry.CreatePrefix:input_type -> idres.v1.CreatePrefixRequest
+	20, // 22: idres.v1.Registry.GetPrefix:input_type -> idres.v1.GetPrefixRequest
+	21, // 23: idres.v1.Registry.ListPrefixes:input_type -> idres.v1.ListPrefixesRequest
+	23, // 24: idres.v1.Registry.DeletePrefix:input_type -> idres.v1.DeletePrefixRequest
+	25, // 25: idres.v1.Registry.CreateIdentifier:input_type -> idres.v1.CreateIdentifierRequest
+	26, // 26: idres.v1.Registry.GetIdentifier:input_type -> idres.v1.GetIdentifierRequest
+	27, // 27: idres.v1.Registry.UpdateValues:input_type -> idres.v1.UpdateValuesRequest
+	28, // 28: idres.v1.Registry.DeleteIdentifier:input_type -> idres.v1.DeleteIdentifierRequest
+	31, // 29: idres.v1.Registry.ListIdentifiers:input_type -> idres.v1.ListIdentifiersRequest
+	33, // 30: idres.v1.Registry.SetDelegation:input_type -> idres.v1.SetDelegationRequest
+	34, // 31: idres.v1.Registry.GetDelegation:input_type -> idres.v1.GetDelegationRequest
+	35, // 32: idres.v1.Registry.ListDelegations:input_type -> idres.v1.ListDelegationsRequest
+	37, // 33: idres.v1.Registry.RemoveDelegation:input_type -> idres.v1.RemoveDelegationRequest
+	45, // 34: idres.v1.Registry.IssueCredential:input_type -> idres.v1.IssueCredentialRequest
+	46, // 35: idres.v1.Registry.ListCredentials:input_type -> idres.v1.ListCredentialsRequest
+	47, // 36: idres.v1.Registry.RevokeCredential:input_type -> idres.v1.RevokeCredentialRequest
+	48, // 37: idres.v1.Registry.SetTemplate:input_type -> idres.v1.SetTemplateRequest
+	49, // 38: idres.v1.Registry.GetTemplate:input_type -> idres.v1.GetTemplateRequest
+	50, // 39: idres.v1.Registry.DeleteTemplate:input_type -> idres.v1.DeleteTemplateRequest
+	51, // 40: idres.v1.Registry.ListAudit:input_type -> idres.v1.ListAuditRequest
+	15, // 41: idres.v1.Registry.Import:input_type -> idres.v1.ImportRequest
+	8,  // 42: idres.v1.Registry.Search:input_type -> idres.v1.SearchRequest
+	11, // 43: idres.v1.Registry.Watch:input_type -> idres.v1.WatchRequest
+	2,  // 44: idres.v1.Registry.SetPattern:input_type -> idres.v1.SetPatternRequest
+	3,  // 45: idres.v1.Registry.ListPatterns:input_type -> idres.v1.ListPatternsRequest
+	5,  // 46: idres.v1.Registry.DeletePattern:input_type -> idres.v1.DeletePatternRequest
+	7,  // 47: idres.v1.Registry.LiftTombstone:input_type -> idres.v1.LiftTombstoneRequest
+	42, // 48: idres.v1.Registry.CreatePrefix:output_type -> idres.v1.Prefix
+	42, // 49: idres.v1.Registry.GetPrefix:output_type -> idres.v1.Prefix
+	22, // 50: idres.v1.Registry.ListPrefixes:output_type -> idres.v1.ListPrefixesResponse
+	24, // 51: idres.v1.Registry.DeletePrefix:output_type -> idres.v1.DeletePrefixResponse
+	43, // 52: idres.v1.Registry.CreateIdentifier:output_type -> idres.v1.Identifier
+	43, // 53: idres.v1.Registry.GetIdentifier:output_type -> idres.v1.Identifier
+	43, // 54: idres.v1.Registry.UpdateValues:output_type -> idres.v1.Identifier
+	30, // 55: idres.v1.Registry.DeleteIdentifier:output_type -> idres.v1.DeleteIdentifierResponse
+	32, // 56: idres.v1.Registry.ListIdentifiers:output_type -> idres.v1.ListIdentifiersResponse
+	44, // 57: idres.v1.Registry.SetDelegation:output_type -> idres.v1.Delegation
+	44, // 58: idres.v1.Registry.GetDelegation:output_type -> idres.v1.Delegation
+	36, // 59: idres.v1.Registry.ListDelegations:output_type -> idres.v1.ListDelegationsResponse
+	38, // 60: idres.v1.Registry.RemoveDelegation:output_type -> idres.v1.RemoveDelegationResponse
+	52, // 61: idres.v1.Registry.IssueCredential:output_type -> idres.v1.IssueCredentialResponse
+	53, // 62: idres.v1.Registry.ListCredentials:output_type -> idres.v1.ListCredentialsResponse
+	54, // 63: idres.v1.Registry.RevokeCredential:output_type -> idres.v1.Credential
+	55, // 64: idres.v1.Registry.SetTemplate:output_type -> idres.v1.Template
+	55, // 65: idres.v1.Registry.GetTemplate:output_type -> idres.v1.Template
+	56, // 66: idres.v1.Registry.DeleteTemplate:output_type -> idres.v1.DeleteTemplateResponse
+	57, // 67: idres.v1.Registry.ListAudit:output_type -> idres.v1.ListAuditResponse
+	17, // 68: idres.v1.Registry.Import:output_type -> idres.v1.ImportResponse
+	10, // 69: idres.v1.Registry.Search:output_type -> idres.v1.SearchResponse
+	12, // 70: idres.v1.Registry.Watch:output_type -> idres.v1.WatchResponse
+	39, // 71: idres.v1.Registry.SetPattern:output_type -> idres.v1.Pattern
+	4,  // 72: idres.v1.Registry.ListPatterns:output_type -> idres.v1.ListPatternsResponse
+	6,  // 73: idres.v1.Registry.DeletePattern:output_type -> idres.v1.DeletePatternResponse
+	58, // 74: idres.v1.Registry.LiftTombstone:output_type -> idres.v1.Tombstone
+	48, // [48:75] is the sub-list for method output_type
+	21, // [21:48] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_idres_v1_registry_proto_init() }
@@ -2105,14 +2478,14 @@ func file_idres_v1_registry_proto_init() {
 	}
 	file_idres_v1_types_proto_init()
 	file_idres_v1_registrar_proto_init()
-	file_idres_v1_registry_proto_msgTypes[3].OneofWrappers = []any{}
+	file_idres_v1_registry_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idres_v1_registry_proto_rawDesc), len(file_idres_v1_registry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   30,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,10 @@ const (
 	Registry_Import_FullMethodName           = "/idres.v1.Registry/Import"
 	Registry_Search_FullMethodName           = "/idres.v1.Registry/Search"
 	Registry_Watch_FullMethodName            = "/idres.v1.Registry/Watch"
+	Registry_SetPattern_FullMethodName       = "/idres.v1.Registry/SetPattern"
+	Registry_ListPatterns_FullMethodName     = "/idres.v1.Registry/ListPatterns"
+	Registry_DeletePattern_FullMethodName    = "/idres.v1.Registry/DeletePattern"
+	Registry_LiftTombstone_FullMethodName    = "/idres.v1.Registry/LiftTombstone"
 )
 
 // RegistryClient is the client API for Registry service.
@@ -106,6 +110,17 @@ type RegistryClient interface {
 	// position older than the node retains is OutOfRange: resync (e.g. from
 	// a backup, then watch from its revision).
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
+	// Patterns (LIFE-001..): one pattern stands for every identifier whose
+	// suffix it matches and that has no record of its own. SetPattern and
+	// DeletePattern need admin on the prefix, ListPatterns read. SetPattern
+	// refuses (FailedPrecondition) a pattern that may overlap another of the
+	// prefix, and replaces one with the same text.
+	SetPattern(ctx context.Context, in *SetPatternRequest, opts ...grpc.CallOption) (*Pattern, error)
+	ListPatterns(ctx context.Context, in *ListPatternsRequest, opts ...grpc.CallOption) (*ListPatternsResponse, error)
+	DeletePattern(ctx context.Context, in *DeletePatternRequest, opts ...grpc.CallOption) (*DeletePatternResponse, error)
+	// LiftTombstone removes the tombstone DeleteIdentifier left, so the
+	// identifier may be registered again; needs admin on the prefix.
+	LiftTombstone(ctx context.Context, in *LiftTombstoneRequest, opts ...grpc.CallOption) (*Tombstone, error)
 }
 
 type registryClient struct {
@@ -358,6 +373,46 @@ func (c *registryClient) Watch(ctx context.Context, in *WatchRequest, opts ...gr
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Registry_WatchClient = grpc.ServerStreamingClient[WatchResponse]
 
+func (c *registryClient) SetPattern(ctx context.Context, in *SetPatternRequest, opts ...grpc.CallOption) (*Pattern, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Pattern)
+	err := c.cc.Invoke(ctx, Registry_SetPattern_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryClient) ListPatterns(ctx context.Context, in *ListPatternsRequest, opts ...grpc.CallOption) (*ListPatternsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPatternsResponse)
+	err := c.cc.Invoke(ctx, Registry_ListPatterns_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryClient) DeletePattern(ctx context.Context, in *DeletePatternRequest, opts ...grpc.CallOption) (*DeletePatternResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeletePatternResponse)
+	err := c.cc.Invoke(ctx, Registry_DeletePattern_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryClient) LiftTombstone(ctx context.Context, in *LiftTombstoneRequest, opts ...grpc.CallOption) (*Tombstone, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Tombstone)
+	err := c.cc.Invoke(ctx, Registry_LiftTombstone_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RegistryServer is the server API for Registry service.
 // All implementations must embed UnimplementedRegistryServer
 // for forward compatibility.
@@ -420,6 +475,17 @@ type RegistryServer interface {
 	// position older than the node retains is OutOfRange: resync (e.g. from
 	// a backup, then watch from its revision).
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
+	// Patterns (LIFE-001..): one pattern stands for every identifier whose
+	// suffix it matches and that has no record of its own. SetPattern and
+	// DeletePattern need admin on the prefix, ListPatterns read. SetPattern
+	// refuses (FailedPrecondition) a pattern that may overlap another of the
+	// prefix, and replaces one with the same text.
+	SetPattern(context.Context, *SetPatternRequest) (*Pattern, error)
+	ListPatterns(context.Context, *ListPatternsRequest) (*ListPatternsResponse, error)
+	DeletePattern(context.Context, *DeletePatternRequest) (*DeletePatternResponse, error)
+	// LiftTombstone removes the tombstone DeleteIdentifier left, so the
+	// identifier may be registered again; needs admin on the prefix.
+	LiftTombstone(context.Context, *LiftTombstoneRequest) (*Tombstone, error)
 	mustEmbedUnimplementedRegistryServer()
 }
 
@@ -498,6 +564,18 @@ func (UnimplementedRegistryServer) Search(context.Context, *SearchRequest) (*Sea
 }
 func (UnimplementedRegistryServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedRegistryServer) SetPattern(context.Context, *SetPatternRequest) (*Pattern, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetPattern not implemented")
+}
+func (UnimplementedRegistryServer) ListPatterns(context.Context, *ListPatternsRequest) (*ListPatternsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPatterns not implemented")
+}
+func (UnimplementedRegistryServer) DeletePattern(context.Context, *DeletePatternRequest) (*DeletePatternResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeletePattern not implemented")
+}
+func (UnimplementedRegistryServer) LiftTombstone(context.Context, *LiftTombstoneRequest) (*Tombstone, error) {
+	return nil, status.Error(codes.Unimplemented, "method LiftTombstone not implemented")
 }
 func (UnimplementedRegistryServer) mustEmbedUnimplementedRegistryServer() {}
 func (UnimplementedRegistryServer) testEmbeddedByValue()                  {}
@@ -916,6 +994,78 @@ func _Registry_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Registry_WatchServer = grpc.ServerStreamingServer[WatchResponse]
 
+func _Registry_SetPattern_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetPatternRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServer).SetPattern(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Registry_SetPattern_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServer).SetPattern(ctx, req.(*SetPatternRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Registry_ListPatterns_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPatternsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServer).ListPatterns(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Registry_ListPatterns_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServer).ListPatterns(ctx, req.(*ListPatternsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Registry_DeletePattern_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePatternRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServer).DeletePattern(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Registry_DeletePattern_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServer).DeletePattern(ctx, req.(*DeletePatternRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Registry_LiftTombstone_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LiftTombstoneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServer).LiftTombstone(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Registry_LiftTombstone_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServer).LiftTombstone(ctx, req.(*LiftTombstoneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Registry_ServiceDesc is the grpc.ServiceDesc for Registry service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1006,6 +1156,22 @@ var Registry_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Search",
 			Handler:    _Registry_Search_Handler,
+		},
+		{
+			MethodName: "SetPattern",
+			Handler:    _Registry_SetPattern_Handler,
+		},
+		{
+			MethodName: "ListPatterns",
+			Handler:    _Registry_ListPatterns_Handler,
+		},
+		{
+			MethodName: "DeletePattern",
+			Handler:    _Registry_DeletePattern_Handler,
+		},
+		{
+			MethodName: "LiftTombstone",
+			Handler:    _Registry_LiftTombstone_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -385,9 +385,15 @@ type ResolveResponse struct {
 	// Human-readable detail, e.g. what is wrong with an invalid identifier.
 	Message string `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
 	// The zone (held prefix) that answered, when there is one.
-	Zone          string `protobuf:"bytes,8,opt,name=zone,proto3" json:"zone,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Zone string `protobuf:"bytes,8,opt,name=zone,proto3" json:"zone,omitempty"`
+	// Set for OUTCOME_GONE: who withdrew the identifier, when, why, and its
+	// successor.
+	Tombstone *Tombstone `protobuf:"bytes,9,opt,name=tombstone,proto3" json:"tombstone,omitempty"`
+	// The pattern the values were derived from, when the identifier has no
+	// record of its own (LIFE-003); empty otherwise.
+	DerivedFromPattern string `protobuf:"bytes,10,opt,name=derived_from_pattern,json=derivedFromPattern,proto3" json:"derived_from_pattern,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ResolveResponse) Reset() {
@@ -476,6 +482,20 @@ func (x *ResolveResponse) GetZone() string {
 	return ""
 }
 
+func (x *ResolveResponse) GetTombstone() *Tombstone {
+	if x != nil {
+		return x.Tombstone
+	}
+	return nil
+}
+
+func (x *ResolveResponse) GetDerivedFromPattern() string {
+	if x != nil {
+		return x.DerivedFromPattern
+	}
+	return ""
+}
+
 var File_idres_v1_resolver_proto protoreflect.FileDescriptor
 
 const file_idres_v1_resolver_proto_rawDesc = "" +
@@ -499,7 +519,7 @@ const file_idres_v1_resolver_proto_rawDesc = "" +
 	"identifier\x12\x14\n" +
 	"\x05types\x18\x02 \x03(\tR\x05types\x12\x18\n" +
 	"\aindexes\x18\x03 \x03(\rR\aindexes\x12\x1c\n" +
-	"\trecursive\x18\x04 \x01(\bR\trecursive\"\x9f\x02\n" +
+	"\trecursive\x18\x04 \x01(\bR\trecursive\"\x84\x03\n" +
 	"\x0fResolveResponse\x12+\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x11.idres.v1.OutcomeR\aoutcome\x12\x1e\n" +
 	"\n" +
@@ -510,7 +530,10 @@ const file_idres_v1_resolver_proto_rawDesc = "" +
 	"\x03ttl\x18\x05 \x01(\rR\x03ttl\x120\n" +
 	"\breferral\x18\x06 \x01(\v2\x14.idres.v1.DelegationR\breferral\x12\x18\n" +
 	"\amessage\x18\a \x01(\tR\amessage\x12\x12\n" +
-	"\x04zone\x18\b \x01(\tR\x04zone*\xe9\x01\n" +
+	"\x04zone\x18\b \x01(\tR\x04zone\x121\n" +
+	"\ttombstone\x18\t \x01(\v2\x13.idres.v1.TombstoneR\ttombstone\x120\n" +
+	"\x14derived_from_pattern\x18\n" +
+	" \x01(\tR\x12derivedFromPattern*\xe9\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -550,24 +573,26 @@ var file_idres_v1_resolver_proto_goTypes = []any{
 	(*ResolveResponse)(nil),       // 6: idres.v1.ResolveResponse
 	(*Value)(nil),                 // 7: idres.v1.Value
 	(*Delegation)(nil),            // 8: idres.v1.Delegation
+	(*Tombstone)(nil),             // 9: idres.v1.Tombstone
 }
 var file_idres_v1_resolver_proto_depIdxs = []int32{
-	2, // 0: idres.v1.ResolveStreamRequest.requests:type_name -> idres.v1.TaggedResolveRequest
-	5, // 1: idres.v1.TaggedResolveRequest.request:type_name -> idres.v1.ResolveRequest
-	4, // 2: idres.v1.ResolveStreamResponse.responses:type_name -> idres.v1.TaggedResolveResponse
-	6, // 3: idres.v1.TaggedResolveResponse.response:type_name -> idres.v1.ResolveResponse
-	0, // 4: idres.v1.ResolveResponse.outcome:type_name -> idres.v1.Outcome
-	7, // 5: idres.v1.ResolveResponse.values:type_name -> idres.v1.Value
-	8, // 6: idres.v1.ResolveResponse.referral:type_name -> idres.v1.Delegation
-	5, // 7: idres.v1.Resolver.Resolve:input_type -> idres.v1.ResolveRequest
-	1, // 8: idres.v1.Resolver.ResolveStream:input_type -> idres.v1.ResolveStreamRequest
-	6, // 9: idres.v1.Resolver.Resolve:output_type -> idres.v1.ResolveResponse
-	3, // 10: idres.v1.Resolver.ResolveStream:output_type -> idres.v1.ResolveStreamResponse
-	9, // [9:11] is the sub-list for method output_type
-	7, // [7:9] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	2,  // 0: idres.v1.ResolveStreamRequest.requests:type_name -> idres.v1.TaggedResolveRequest
+	5,  // 1: idres.v1.TaggedResolveRequest.request:type_name -> idres.v1.ResolveRequest
+	4,  // 2: idres.v1.ResolveStreamResponse.responses:type_name -> idres.v1.TaggedResolveResponse
+	6,  // 3: idres.v1.TaggedResolveResponse.response:type_name -> idres.v1.ResolveResponse
+	0,  // 4: idres.v1.ResolveResponse.outcome:type_name -> idres.v1.Outcome
+	7,  // 5: idres.v1.ResolveResponse.values:type_name -> idres.v1.Value
+	8,  // 6: idres.v1.ResolveResponse.referral:type_name -> idres.v1.Delegation
+	9,  // 7: idres.v1.ResolveResponse.tombstone:type_name -> idres.v1.Tombstone
+	5,  // 8: idres.v1.Resolver.Resolve:input_type -> idres.v1.ResolveRequest
+	1,  // 9: idres.v1.Resolver.ResolveStream:input_type -> idres.v1.ResolveStreamRequest
+	6,  // 10: idres.v1.Resolver.Resolve:output_type -> idres.v1.ResolveResponse
+	3,  // 11: idres.v1.Resolver.ResolveStream:output_type -> idres.v1.ResolveStreamResponse
+	10, // [10:12] is the sub-list for method output_type
+	8,  // [8:10] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_idres_v1_resolver_proto_init() }

@@ -364,6 +364,169 @@ func (x *Delegation) GetUpdated() *timestamppb.Timestamp {
 	return nil
 }
 
+// A pattern under a held prefix (LIFE-001): every identifier of the prefix
+// whose suffix matches it and that has no record of its own resolves to
+// the values, their data filled with the captures ("{name}").
+type Pattern struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The held prefix.
+	Prefix string `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// The suffix pattern, e.g. "PUMP-{serial:000000-999999}" (syntax in
+	// package registry/pattern and SPEC.md).
+	Pattern string `protobuf:"bytes,2,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	// 1 to 1000 values, as for CreateIdentifier; data are templates.
+	Values        []*Value               `protobuf:"bytes,3,rep,name=values,proto3" json:"values,omitempty"`
+	Created       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created,proto3" json:"created,omitempty"`
+	Updated       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=updated,proto3" json:"updated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Pattern) Reset() {
+	*x = Pattern{}
+	mi := &file_idres_v1_types_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Pattern) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Pattern) ProtoMessage() {}
+
+func (x *Pattern) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_types_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Pattern.ProtoReflect.Descriptor instead.
+func (*Pattern) Descriptor() ([]byte, []int) {
+	return file_idres_v1_types_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Pattern) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *Pattern) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *Pattern) GetValues() []*Value {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *Pattern) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *Pattern) GetUpdated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Updated
+	}
+	return nil
+}
+
+// What a withdrawn identifier leaves behind (LIFE-010).
+type Tombstone struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As the registrant spelled it.
+	Identifier string `protobuf:"bytes,1,opt,name=identifier,proto3" json:"identifier,omitempty"`
+	// The credential that deleted it.
+	DeletedBy string                 `protobuf:"bytes,2,opt,name=deleted_by,json=deletedBy,proto3" json:"deleted_by,omitempty"`
+	Deleted   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	Reason    string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The identifier that replaces it; empty when none.
+	Successor     string `protobuf:"bytes,5,opt,name=successor,proto3" json:"successor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tombstone) Reset() {
+	*x = Tombstone{}
+	mi := &file_idres_v1_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tombstone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tombstone) ProtoMessage() {}
+
+func (x *Tombstone) ProtoReflect() protoreflect.Message {
+	mi := &file_idres_v1_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tombstone.ProtoReflect.Descriptor instead.
+func (*Tombstone) Descriptor() ([]byte, []int) {
+	return file_idres_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Tombstone) GetIdentifier() string {
+	if x != nil {
+		return x.Identifier
+	}
+	return ""
+}
+
+func (x *Tombstone) GetDeletedBy() string {
+	if x != nil {
+		return x.DeletedBy
+	}
+	return ""
+}
+
+func (x *Tombstone) GetDeleted() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+func (x *Tombstone) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Tombstone) GetSuccessor() string {
+	if x != nil {
+		return x.Successor
+	}
+	return ""
+}
+
 var File_idres_v1_types_proto protoreflect.FileDescriptor
 
 const file_idres_v1_types_proto_rawDesc = "" +
@@ -403,7 +566,22 @@ const file_idres_v1_types_proto_rawDesc = "" +
 	"\x03ttl\x18\x05 \x01(\rH\x00R\x03ttl\x88\x01\x01\x124\n" +
 	"\acreated\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x124\n" +
 	"\aupdated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aupdatedB\x06\n" +
-	"\x04_ttlB/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
+	"\x04_ttl\"\xd0\x01\n" +
+	"\aPattern\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x18\n" +
+	"\apattern\x18\x02 \x01(\tR\apattern\x12'\n" +
+	"\x06values\x18\x03 \x03(\v2\x0f.idres.v1.ValueR\x06values\x124\n" +
+	"\acreated\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x124\n" +
+	"\aupdated\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\"\xb6\x01\n" +
+	"\tTombstone\x12\x1e\n" +
+	"\n" +
+	"identifier\x18\x01 \x01(\tR\n" +
+	"identifier\x12\x1d\n" +
+	"\n" +
+	"deleted_by\x18\x02 \x01(\tR\tdeletedBy\x124\n" +
+	"\adeleted\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\adeleted\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1c\n" +
+	"\tsuccessor\x18\x05 \x01(\tR\tsuccessorB/Z-github.com/idres/idres/proto/idres/v1;idresv1b\x06proto3"
 
 var (
 	file_idres_v1_types_proto_rawDescOnce sync.Once
@@ -417,28 +595,34 @@ func file_idres_v1_types_proto_rawDescGZIP() []byte {
 	return file_idres_v1_types_proto_rawDescData
 }
 
-var file_idres_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_idres_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_idres_v1_types_proto_goTypes = []any{
 	(*Value)(nil),                 // 0: idres.v1.Value
 	(*Identifier)(nil),            // 1: idres.v1.Identifier
 	(*Prefix)(nil),                // 2: idres.v1.Prefix
 	(*Delegation)(nil),            // 3: idres.v1.Delegation
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*Pattern)(nil),               // 4: idres.v1.Pattern
+	(*Tombstone)(nil),             // 5: idres.v1.Tombstone
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
 }
 var file_idres_v1_types_proto_depIdxs = []int32{
-	4, // 0: idres.v1.Value.timestamp:type_name -> google.protobuf.Timestamp
-	0, // 1: idres.v1.Identifier.values:type_name -> idres.v1.Value
-	4, // 2: idres.v1.Identifier.created:type_name -> google.protobuf.Timestamp
-	4, // 3: idres.v1.Identifier.updated:type_name -> google.protobuf.Timestamp
-	4, // 4: idres.v1.Prefix.created:type_name -> google.protobuf.Timestamp
-	4, // 5: idres.v1.Prefix.updated:type_name -> google.protobuf.Timestamp
-	4, // 6: idres.v1.Delegation.created:type_name -> google.protobuf.Timestamp
-	4, // 7: idres.v1.Delegation.updated:type_name -> google.protobuf.Timestamp
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	6,  // 0: idres.v1.Value.timestamp:type_name -> google.protobuf.Timestamp
+	0,  // 1: idres.v1.Identifier.values:type_name -> idres.v1.Value
+	6,  // 2: idres.v1.Identifier.created:type_name -> google.protobuf.Timestamp
+	6,  // 3: idres.v1.Identifier.updated:type_name -> google.protobuf.Timestamp
+	6,  // 4: idres.v1.Prefix.created:type_name -> google.protobuf.Timestamp
+	6,  // 5: idres.v1.Prefix.updated:type_name -> google.protobuf.Timestamp
+	6,  // 6: idres.v1.Delegation.created:type_name -> google.protobuf.Timestamp
+	6,  // 7: idres.v1.Delegation.updated:type_name -> google.protobuf.Timestamp
+	0,  // 8: idres.v1.Pattern.values:type_name -> idres.v1.Value
+	6,  // 9: idres.v1.Pattern.created:type_name -> google.protobuf.Timestamp
+	6,  // 10: idres.v1.Pattern.updated:type_name -> google.protobuf.Timestamp
+	6,  // 11: idres.v1.Tombstone.deleted:type_name -> google.protobuf.Timestamp
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_idres_v1_types_proto_init() }
@@ -455,7 +639,7 @@ func file_idres_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idres_v1_types_proto_rawDesc), len(file_idres_v1_types_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
