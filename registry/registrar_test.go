@@ -489,3 +489,46 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("second call in the window: %v, want ResourceExhausted", err)
 	}
 }
+
+// TestImportChecksTemplates: each Import item is checked against the
+// template that applies; a violating item is refused in-band, the others
+// are stored, and only stored items are audited.
+func TestImportChecksTemplates(t *testing.T) {
+	e := newRenv(t, registry.Limits{}, nil)
+	e.prefix("88.100")
+	_, err := e.reg.SetTemplate(e.ctx(e.root), &idresv1.SetTemplateRequest{Template: &idresv1.Template{Prefix: "88.100",
+		Fields: []*idresv1.TemplateField{{Type: "gtin", Kind: "gs1-gtin", Required: true}}}})
+	e.must(err)
+	st, err := e.reg.Import(e.ctx(e.root))
+	e.must(err)
+	e.must(st.Send(&idresv1.ImportRequest{Items: []*idresv1.ImportItem{
+		{Identifier: "88.100/good", Values: []*idresv1.Value{rval(1, "gtin", "4006381333931")}},
+		{Identifier: "88.100/bad", Values: []*idresv1.Value{rval(1, "gtin", "4006381333932")}},
+	}}))
+	e.must(st.CloseSend())
+	var errs []*idresv1.ImportError
+	created := uint32(0)
+	for {
+		resp, err := st.Recv()
+		if err != nil {
+			break
+		}
+		created += resp.Created
+		errs = append(errs, resp.Errors...)
+	}
+	if created != 1 || len(errs) != 1 || errs[0].Identifier != "88.100/bad" || errs[0].Code != "InvalidArgument" ||
+		!strings.Contains(errs[0].Message, "rule gs1-gtin") {
+		t.Fatalf("created %d, errors %v; want 1 created and 88.100/bad refused by rule gs1-gtin", created, errs)
+	}
+	l, err := e.reg.ListAudit(e.ctx(e.root), &idresv1.ListAuditRequest{})
+	e.must(err)
+	var imported []string
+	for _, r := range l.Records {
+		if r.Call == "Import" {
+			imported = append(imported, r.Target)
+		}
+	}
+	if fmt.Sprint(imported) != "[88.100/good]" {
+		t.Errorf("Import audit records for %v, want only 88.100/good", imported)
+	}
+}
