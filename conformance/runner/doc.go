@@ -31,7 +31,10 @@
 //     "request: REQUEST". The request is the method's input message in
 //     protobuf JSON with proto field names; a value's data is text, or
 //     {base64: ...}. expect holds "code" (a gRPC code name; default OK),
-//     "error" (matching the status message) and response fields.
+//     "error" (matching the status message) and response fields. A client-
+//     or bidi-streaming method takes a list of messages, all sent before
+//     reading; its expect holds "responses" (the messages received) and
+//     "merged" (their list fields concatenated, whatever the packing).
 //   - a DNS question: "dns: {name, type, class, tcp, bufsize, do, rd}";
 //     expect holds rcode, aa, tc, ra, answer, authority, additional (lists
 //     of {name, type, class, ttl, data, txt, text}) and edns {bufsize, do}.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -61,8 +63,8 @@ func lookupMethod(name string) (protoreflect.MethodDescriptor, error) {
 		return nil, fmt.Errorf("no method %q in package %s", name, apiPackage)
 	case m == nil:
 		return nil, fmt.Errorf("method name %q is ambiguous in package %s", name, apiPackage)
-	case m.IsStreamingClient() || m.IsStreamingServer():
-		return nil, fmt.Errorf("method %q streams; cases call unary methods only", name)
+	case m.IsStreamingServer() && !m.IsStreamingClient():
+		return nil, fmt.Errorf("method %q streams only from the server; cases call unary, client- and bidi-streaming methods", name)
 	}
 	return m, nil
 }
@@ -188,6 +190,65 @@ func (t tokenCreds) GetRequestMetadata(context.Context, ...string) (map[string]s
 
 func (tokenCreds) RequireTransportSecurity() bool { return false }
 
+// streamRequests builds the messages of a streaming call: the request
+// tree is a list, one element per message sent.
+func streamRequests(m protoreflect.MethodDescriptor, tree any) ([]proto.Message, error) {
+	list, ok := tree.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s streams: give its request as a list of messages", m.Name())
+	}
+	out := make([]proto.Message, 0, len(list))
+	for i, e := range list {
+		msg, err := buildRequest(m, e)
+		if err != nil {
+			return nil, fmt.Errorf("message %d: %w", i+1, err)
+		}
+		out = append(out, msg)
+	}
+	return out, nil
+}
+
+// invokeStream sends every message of a client- or bidi-streaming call,
+// closes its side, and collects the responses until the server ends the
+// stream. A failed stream returns the responses received before it.
+func invokeStream(ctx context.Context, conn *grpc.ClientConn, m protoreflect.MethodDescriptor, reqs []proto.Message, token string) ([]proto.Message, error) {
+	var opts []grpc.CallOption
+	if token != "" {
+		opts = append(opts, grpc.PerRPCCredentials(tokenCreds(token)))
+	}
+	desc := &grpc.StreamDesc{StreamName: string(m.Name()), ClientStreams: true, ServerStreams: m.IsStreamingServer()}
+	st, err := conn.NewStream(ctx, desc, fullMethod(m), opts...)
+	if err != nil {
+		return nil, err
+	}
+	// Send from a goroutine: a bidi server may answer before it has read
+	// everything, and flow control must not deadlock the two directions.
+	sendErr := make(chan error, 1)
+	go func() {
+		for _, r := range reqs {
+			if err := st.SendMsg(r); err != nil {
+				sendErr <- nil // the receive side reports the stream's error
+				return
+			}
+		}
+		sendErr <- st.CloseSend()
+	}()
+	var out []proto.Message
+	for {
+		resp, err := newMessage(m.Output())
+		if err != nil {
+			return out, err
+		}
+		if err := st.RecvMsg(resp); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, <-sendErr
+			}
+			return out, err
+		}
+		out = append(out, resp)
+	}
+}
+
 // invoke calls a unary method on conn. token "" sends no credential.
 func invoke(ctx context.Context, conn *grpc.ClientConn, m protoreflect.MethodDescriptor, req proto.Message, token string) (proto.Message, error) {
 	resp, err := newMessage(m.Output())
@@ -231,6 +292,17 @@ func (l *loader) checkGRPC(s *Step, req, expect *yaml.Node) {
 		return
 	}
 	s.Method = string(m.Name())
+	if m.IsStreamingClient() {
+		if _, err := streamRequests(m, s.Request); err != nil {
+			l.fail(req, "%v", err)
+		}
+		for k, kn := range keysOf(expect) {
+			if k != "code" && k != "error" && k != "responses" && k != "merged" {
+				l.fail(kn, "%s streams: expect holds code, error, responses (the messages received) and merged (their list fields concatenated), not %q", m.Name(), k)
+			}
+		}
+		return
+	}
 	if _, err := buildRequest(m, s.Request); err != nil {
 		l.fail(req, "%v", err)
 	}

@@ -64,8 +64,8 @@ func match(path string, want, got any) []string {
 		}
 		return out
 	case []any:
-		g, _ := got.([]any)
-		if got != nil && g == nil {
+		g, isList := got.([]any)
+		if got != nil && !isList {
 			return []string{fmt.Sprintf("%s: got %s, want a list", name(path), show(got))}
 		}
 		if len(g) != len(w) {

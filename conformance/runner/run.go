@@ -445,7 +445,13 @@ func (r *run) grpcStep(ctx context.Context, s *Step, req any, tok string, v *var
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	msg, err := buildRequest(m, req)
+	var msg proto.Message
+	var msgs []proto.Message
+	if m.IsStreamingClient() {
+		msgs, err = streamRequests(m, req)
+	} else {
+		msg, err = buildRequest(m, req)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -462,7 +468,14 @@ func (r *run) grpcStep(ctx context.Context, s *Step, req any, tok string, v *var
 	if cs, ok := want["code"].(string); ok {
 		wantCode, _ = parseCode(cs)
 	}
-	resp, callErr := invoke(ctx, r.conns[s.Node].Conn(), m, msg, tok)
+	var resp proto.Message
+	var streamed []proto.Message
+	var callErr error
+	if msgs != nil {
+		streamed, callErr = invokeStream(ctx, r.conns[s.Node].Conn(), m, msgs, tok)
+	} else {
+		resp, callErr = invoke(ctx, r.conns[s.Node].Conn(), m, msg, tok)
+	}
 	gotCode, gotMsg := codeOf(callErr)
 	if gotCode != wantCode {
 		if callErr != nil {
@@ -478,8 +491,18 @@ func (r *run) grpcStep(ctx context.Context, s *Step, req any, tok string, v *var
 		// A refusal can be saved from too: {code, error}.
 		return map[string]any{"code": gotCode.String(), "error": gotMsg}, nil, problems, nil
 	}
-	tree, err := responseTree(resp)
-	if err != nil {
+	var tree any
+	if msgs != nil {
+		list := make([]any, 0, len(streamed))
+		for _, r := range streamed {
+			t, err := responseTree(r)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			list = append(list, t)
+		}
+		tree = map[string]any{"responses": list, "merged": mergeLists(list)}
+	} else if tree, err = responseTree(resp); err != nil {
 		return nil, nil, nil, err
 	}
 	body := map[string]any{}
@@ -490,6 +513,26 @@ func (r *run) grpcStep(ctx context.Context, s *Step, req any, tok string, v *var
 	}
 	problems = append(problems, match("", body, tree)...)
 	return tree, cleanupFor(s, msg, tree), problems, nil
+}
+
+// mergeLists concatenates, field by field, the list fields of a stream's
+// responses, so that a case can check every answer of a stream in order
+// whatever the server's packing into messages.
+func mergeLists(responses []any) map[string]any {
+	out := map[string]any{}
+	for _, r := range responses {
+		m, _ := r.(map[string]any)
+		for k, v := range m {
+			if l, ok := v.([]any); ok {
+				prev, _ := out[k].([]any)
+				if prev == nil {
+					prev = []any{}
+				}
+				out[k] = append(prev, l...)
+			}
+		}
+	}
+	return out
 }
 
 // cleanupFor returns the call that undoes a successful call, if any.
