@@ -98,6 +98,12 @@ cases:
     steps:
       - resolve: {identifier: "{P}/x"}
         expect: {outcome: OK}
+  - name: stream-unimplemented
+    requirements: [OUT-001]
+    steps:
+      - ResolveStream:
+          - requests: [{request_id: 1, request: {identifier: "{P}/x"}}]
+        expect: {merged: {responses: [{request_id: 1}]}}
   - name: wants-dns
     requirements: [OUT-001]
     steps:
@@ -132,6 +138,7 @@ func TestWrongServerFails(t *testing.T) {
 		"unimplemented-in-setup": {runner.Fail, "setup UpdateValues"},
 		"wants-dns":              {runner.Skip, "no --dns given"},
 		"cleanup-fails":          {runner.Fail, "cleanup: DeletePrefix on server"},
+		"stream-unimplemented":   {runner.Fail, "got gRPC Unimplemented"},
 	}
 	for name, w := range want {
 		r, ok := got[name]
@@ -143,7 +150,7 @@ func TestWrongServerFails(t *testing.T) {
 			t.Errorf("%s: got %s %q, want %s containing %q", name, r.Status, r.Reason, w.status, w.reason)
 		}
 	}
-	if sum.Passed != 1 || sum.Failed != 5 || sum.Skipped != 1 {
-		t.Errorf("summary %q, want 1 passed, 5 failed, 1 skipped", sum)
+	if sum.Passed != 1 || sum.Failed != 6 || sum.Skipped != 1 {
+		t.Errorf("summary %q, want 1 passed, 6 failed, 1 skipped", sum)
 	}
 }
