@@ -147,6 +147,20 @@ func (s *Service) readRequests(ctx context.Context, stream idresv1.Resolver_Reso
 func (s *Service) resolveBatch(ctx context.Context, b *streamBatch) {
 	defer close(b.done)
 	b.answers = make([]*idresv1.TaggedResolveResponse, len(b.reqs))
+	if br, ok := s.r.(BatchResolver); ok && len(b.reqs) > 1 {
+		reqs := make([]*idresv1.ResolveRequest, len(b.reqs))
+		for i, r := range b.reqs {
+			reqs[i] = r.GetRequest()
+		}
+		if resps, err := br.ResolveBatch(ctx, reqs); err == nil {
+			for i, r := range b.reqs {
+				b.answers[i] = &idresv1.TaggedResolveResponse{RequestId: r.GetRequestId(), Response: resps[i]}
+			}
+			return
+		}
+		// Fall back to one at a time, so one failing lookup is answered
+		// in band and does not take its batch down with it.
+	}
 	for i, r := range b.reqs {
 		resp, err := s.r.Resolve(ctx, r.GetRequest())
 		if err != nil {

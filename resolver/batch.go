@@ -1,0 +1,49 @@
+package resolver
+
+import (
+	"context"
+	"fmt"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/ident"
+	"github.com/idres/idres/registry/store"
+)
+
+// BatchResolver is a Resolver that answers several requests together more
+// cheaply than one at a time. ResolveStream uses it when its Resolver has
+// it, one call per received message.
+type BatchResolver interface {
+	Resolver
+	// ResolveBatch answers reqs in order. An error means the node failed
+	// for the whole batch.
+	ResolveBatch(ctx context.Context, reqs []*idresv1.ResolveRequest) ([]*idresv1.ResolveResponse, error)
+}
+
+// ResolveBatch implements BatchResolver: one read transaction for the
+// whole batch (opening one per identifier was an eighth of the cost of a
+// streamed lookup), so every answer of a batch sees the same snapshot.
+func (a *Authority) ResolveBatch(ctx context.Context, reqs []*idresv1.ResolveRequest) ([]*idresv1.ResolveResponse, error) {
+	out := make([]*idresv1.ResolveResponse, len(reqs))
+	err := a.Store.View(func(tx *store.Tx) error {
+		for i, req := range reqs {
+			id, err := ident.Parse(req.GetIdentifier())
+			if err != nil {
+				out[i] = invalid(req.GetIdentifier(), err)
+				continue
+			}
+			if id.IsPrefixHandle() {
+				out[i], err = a.prefixHandle(ctx, tx, id, req)
+			} else {
+				out[i], err = a.lookup(ctx, tx, id, req)
+			}
+			if err != nil {
+				return fmt.Errorf("resolve %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
