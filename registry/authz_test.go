@@ -30,7 +30,11 @@ type matrixRow struct {
 	need   string     // role the call needs on the target; "" = any credential (lists filter instead)
 	okCode codes.Code // what an authorised caller gets
 	setup  func(tx *store.Tx, i int) error
-	call   func(ctx context.Context, r idresv1.RegistryClient, i int) error
+	// prep, when set, runs once per caller before any call, through the
+	// API as the node administrator (for fixtures the store has no
+	// direct call for).
+	prep func(ctx context.Context, r idresv1.RegistryClient, i int) error
+	call func(ctx context.Context, r idresv1.RegistryClient, i int) error
 }
 
 // wantCode is the policy the matrix checks, written out independently of
@@ -181,6 +185,37 @@ func matrixRows() []matrixRow {
 				_, err = st.Recv() // the first response carries the start position
 				return err
 			}},
+		{method: "SetPattern", need: "admin", okCode: ok,
+			call: func(ctx context.Context, r idresv1.RegistryClient, i int) error {
+				// The same text each time: SetPattern replaces it.
+				_, err := r.SetPattern(ctx, &idresv1.SetPatternRequest{Pattern: &idresv1.Pattern{Prefix: "88.100.1", Pattern: "PUMP-{serial:000000-999999}", Values: []*idresv1.Value{rval(1, "URL", "https://x/{serial}")}}})
+				return err
+			}},
+		{method: "ListPatterns", need: "read", okCode: ok,
+			call: func(ctx context.Context, r idresv1.RegistryClient, i int) error {
+				_, err := r.ListPatterns(ctx, &idresv1.ListPatternsRequest{Prefix: "88.100.1"})
+				return err
+			}},
+		{method: "DeletePattern", need: "admin", okCode: ok,
+			setup: func(tx *store.Tx, i int) error { return putPrefix(tx, fmt.Sprintf("88.100.1.p%d", i)) },
+			prep: func(ctx context.Context, r idresv1.RegistryClient, i int) error {
+				_, err := r.SetPattern(ctx, &idresv1.SetPatternRequest{Pattern: &idresv1.Pattern{Prefix: fmt.Sprintf("88.100.1.p%d", i), Pattern: "S{n:1-9999}", Values: []*idresv1.Value{rval(1, "URL", "https://x/{n}")}}})
+				return err
+			},
+			call: func(ctx context.Context, r idresv1.RegistryClient, i int) error {
+				_, err := r.DeletePattern(ctx, &idresv1.DeletePatternRequest{Prefix: fmt.Sprintf("88.100.1.p%d", i), Pattern: "S{n:1-9999}"})
+				return err
+			}},
+		{method: "LiftTombstone", need: "admin", okCode: ok,
+			setup: func(tx *store.Tx, i int) error { return putIdent(tx, fmt.Sprintf("88.100.1/tomb-%d", i)) },
+			prep: func(ctx context.Context, r idresv1.RegistryClient, i int) error {
+				_, err := r.DeleteIdentifier(ctx, &idresv1.DeleteIdentifierRequest{Identifier: fmt.Sprintf("88.100.1/tomb-%d", i), Tombstone: &idresv1.TombstoneOptions{Reason: "withdrawn"}})
+				return err
+			},
+			call: func(ctx context.Context, r idresv1.RegistryClient, i int) error {
+				_, err := r.LiftTombstone(ctx, &idresv1.LiftTombstoneRequest{Identifier: fmt.Sprintf("88.100.1/tomb-%d", i)})
+				return err
+			}},
 		{method: "IssueCredential", need: "admin", okCode: ok,
 			call: func(ctx context.Context, r idresv1.RegistryClient, i int) error {
 				_, err := r.IssueCredential(ctx, &idresv1.IssueCredentialRequest{Prefix: "88.100.1", Role: "read"})
@@ -315,6 +350,18 @@ func TestAuthorisationMatrix(t *testing.T) {
 				}
 				return nil
 			}))
+		}
+		if row.prep != nil {
+			var err error
+			for i := range callers {
+				if err = row.prep(e.ctx(tok["node-admin"]), e.reg, i); err != nil {
+					break
+				}
+			}
+			if err != nil {
+				t.Errorf("%s: preparing the fixtures: %v", row.method, err)
+				continue
+			}
 		}
 		for i, caller := range callers {
 			err := row.call(e.ctx(tok[caller]), e.reg, i)
