@@ -84,6 +84,10 @@ func (tx *Tx) PutIdentifiers(items []BulkItem, replace bool, written func(it *Bu
 			tx.stamp(rec, old)
 			it.Replaced = true
 		} else {
+			if tx.HasTombstone(string(key)) {
+				it.Err = fmt.Errorf("identifier %q: %w; a prefix admin must lift the tombstone first", it.ID.String(), ErrTombstoned)
+				continue
+			}
 			rec.Created, rec.Updated = ts, ts
 			for _, v := range rec.Values {
 				v.Timestamp = ts

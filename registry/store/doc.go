@@ -20,13 +20,17 @@
 //	changes       uint64 big-endian sequence (bucket sequence, from 1) -> idres.v1.Change (protobuf):
 //	              the change feed, one record per identifier change, trimmed from the oldest end (feed.go)
 //	meta          "feedfloor" -> uint64 revision | uint64 sequence, the newest trimmed away
+//	patterns      folded prefix ("." for the root) | 0x00 | pattern text -> idres.v1.Pattern (protobuf);
+//	              syntax and overlap checked by registry/pattern before the write (pattern.go)
+//	tombstones    folded "prefix/suffix" -> idres.v1.Tombstone (protobuf): a withdrawn
+//	              identifier; CreateIdentifier and PutIdentifiers refuse its key (tombstone.go)
 //
 // Every identifier write passes through one hook (Tx.identifierChanged) that
 // keeps valueindex and changes in the same transaction.
 //
 // Version 1 lacked templates and audit, version 2 the value index and the
-// change feed; Open upgrades such a file in place (schema.go), building the
-// index from the identifiers. A file newer than SchemaVersion is refused.
+// change feed, version 3 the patterns and tombstones; Open upgrades such a
+// file in place (schema.go), building the index from the identifiers. A file newer than SchemaVersion is refused.
 //
 // Folded keys lowercase ASCII only, so every identifier of one prefix sits in
 // one contiguous key range starting at "prefix/": listing is a cursor seek.

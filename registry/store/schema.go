@@ -28,6 +28,8 @@ var migrations = map[uint32]func(*bolt.Tx) error{
 		t := &Tx{tx: tx}
 		return t.setFeedFloor(t.Revision(), 0)
 	},
+	// 3 -> 4: the patterns and tombstones buckets, empty (issue 11).
+	3: func(tx *bolt.Tx) error { return createBuckets(tx, bucketPatterns, bucketTombstones) },
 }
 
 // migrate upgrades a file from version v to SchemaVersion, one step at a time.

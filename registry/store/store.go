@@ -15,7 +15,7 @@ import (
 
 // SchemaVersion is the layout this code reads and writes. Older files are
 // upgraded at open by the steps in migrations (schema.go).
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // initialMmapSize is the address space mapped at open: 1 GiB.
 const initialMmapSize = 1 << 30
@@ -42,12 +42,14 @@ var (
 	bucketAudit       = []byte("audit")
 	bucketValueIndex  = []byte("valueindex")
 	bucketChanges     = []byte("changes")
+	bucketPatterns    = []byte("patterns")
+	bucketTombstones  = []byte("tombstones")
 
 	keySchema   = []byte("schema")
 	keyRevision = []byte("revision")
 
 	allBuckets = [][]byte{bucketMeta, bucketPrefixes, bucketDelegations, bucketIdentifiers, bucketCredentials,
-		bucketTemplates, bucketAudit, bucketValueIndex, bucketChanges}
+		bucketTemplates, bucketAudit, bucketValueIndex, bucketChanges, bucketPatterns, bucketTombstones}
 )
 
 // Options tune Open.

@@ -111,6 +111,9 @@ func (tx *Tx) DeletePrefix(folded string, force bool) (uint64, error) {
 		}
 		n++
 	}
+	if err := tx.dropPrefixLife(folded); err != nil {
+		return 0, err
+	}
 	return n, tx.tx.Bucket(bucketPrefixes).Delete(prefixKey(folded))
 }
 
@@ -210,6 +213,9 @@ func (tx *Tx) CreateIdentifier(id ident.ID, rec *idresv1.Identifier) error {
 	key := []byte(id.Key())
 	if tx.tx.Bucket(bucketIdentifiers).Get(key) != nil {
 		return fmt.Errorf("identifier %q: %w", id.String(), ErrExists)
+	}
+	if tx.HasTombstone(string(key)) {
+		return fmt.Errorf("identifier %q: %w; a prefix admin must lift the tombstone first", id.String(), ErrTombstoned)
 	}
 	tx.stamp(rec, nil)
 	rec.Identifier = id.String()
