@@ -305,6 +305,25 @@ func (r *runner) all() error {
 			main = n
 		}
 	}
+	// CoreDNS serves the same records from a zone file, which `idres
+	// export --zonefile` reads offline from the stopped node's store.
+	zonefile := ""
+	if help, _ := r.command(r.path("idres"), "export", "-h"); strings.Contains(string(help), "zonefile") && r.corednsBin != "" {
+		r.stop(main.cmd)
+		zonefile = filepath.Join(r.work, "id.example.zone")
+		if _, err := r.command(r.path("idres"), "export", "--zonefile", "id.example.", "--data", main.dir, "--dns", dnsAddr, "-o", zonefile, "88.100"); err != nil {
+			r.notes = append(r.notes, "zone file export failed: "+err.Error())
+			zonefile = ""
+		}
+		token := main.token
+		restarted, err := r.startNode("auth", "--dns", dnsAddr, "--dns-zone", "id.example.")
+		if err != nil {
+			return err
+		}
+		main = restarted
+		main.dns, main.token = dnsAddr, token
+	}
+
 	// Context: the same raw write with each batch sorted but the file
 	// order otherwise kept, i.e. without the import's sort window.
 	if out, err := r.command(r.path("idres-bench-ref"), "bbolt", "--batch", strconv.Itoa(r.importBatch), filepath.Join(r.work, "raw"), data); err == nil {
@@ -375,7 +394,7 @@ func (r *runner) all() error {
 		st.Runs, st.P50, st.P99, st.Command = append(st.Runs, b.PerSecond), append(st.P50, b.Lat.P50), append(st.P99, b.Lat.P99), cmdline
 	}
 
-	if err := r.dnsCompare(main, data, queries); err != nil {
+	if err := r.dnsCompare(main, zonefile, queries); err != nil {
 		r.notes = append(r.notes, "DNS comparison not run: "+err.Error())
 		r.say("DNS comparison skipped: %v", err)
 	}
@@ -389,17 +408,12 @@ func (r *runner) all() error {
 
 // dnsCompare measures the DNS bridge and CoreDNS (file plugin, same
 // records from `idres export --zonefile`) with dnsperf, alternating.
-func (r *runner) dnsCompare(main *node, data, queries string) error {
+func (r *runner) dnsCompare(main *node, zonefile, queries string) error {
 	if r.dnsperfBin == "" || r.corednsBin == "" {
 		return errors.New("dnsperf or CoreDNS not available (scripts/bench.sh installs them)")
 	}
-	help, _ := r.command(r.path("idres"), "export", "-h")
-	if !strings.Contains(string(help), "zonefile") {
-		return errors.New("`idres export --zonefile` is not there yet, so CoreDNS cannot be given the same records")
-	}
-	zonefile := filepath.Join(r.work, "id.example.zone")
-	if _, err := r.idres(main, "export", "--zonefile", "id.example.", "-o", zonefile, "88.100"); err != nil {
-		return err
+	if zonefile == "" {
+		return errors.New("no zone file: `idres export --zonefile` is missing or failed, so CoreDNS cannot be given the same records")
 	}
 	corePort := freePort()
 	corefile := filepath.Join(r.work, "Corefile")
@@ -432,7 +446,23 @@ func (r *runner) dnsCompare(main *node, data, queries string) error {
 			r.say("DNS run %d/%d %s: %.0f qps", i+1, r.runs, t.res.System, qps)
 		}
 	}
-	r.notes = append(r.notes, "dnsperf reports the mean latency, not percentiles; the DNS rows' p50 column holds that mean.")
+	r.notes = append(r.notes, "dnsperf reports the mean latency, not percentiles; the dnsperf rows' p50 column holds that mean. "+
+		"The `idres bench dns` rows (same query file, 4 sockets x 8 outstanding queries) give percentiles.")
+	bridgeP := r.add(&result{Name: "DNS TXT queries (idres bench dns)", System: "idres DNS bridge", Unit: "queries/s"})
+	coreP := r.add(&result{Name: "DNS TXT queries (idres bench dns)", System: "CoreDNS file", Unit: "queries/s"})
+	for i := range r.runs {
+		for _, t := range []struct {
+			res  *result
+			addr string
+		}{{bridgeP, main.dns}, {coreP, fmt.Sprintf("127.0.0.1:%d", corePort)}} {
+			b, cmdline, err := r.bench(main.grpc, "dns", "--dns-server", t.addr, "--file", queries, "--duration", r.dur.String(), "--conns", "4", "--concurrency", "8")
+			if err != nil {
+				return err
+			}
+			t.res.Runs, t.res.P50, t.res.P99, t.res.Command = append(t.res.Runs, b.PerSecond), append(t.res.P50, b.Lat.P50), append(t.res.P99, b.Lat.P99), cmdline
+			r.say("DNS (idres bench dns) run %d/%d %s: %.0f qps", i+1, r.runs, t.res.System, b.PerSecond)
+		}
+	}
 	return nil
 }
 
