@@ -7,6 +7,7 @@ import (
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/registry/rpcerr"
+	"github.com/idres/idres/registry/value"
 )
 
 // maxRequestIdentifier bounds the identifier field before parsing, so a
@@ -50,6 +51,11 @@ func checkRequest(req *idresv1.ResolveRequest) error {
 	}
 	if len(req.GetTypes()) > 100 || len(req.GetIndexes()) > 1000 {
 		return fmt.Errorf("%w: too many type or index filters (at most 100 types, 1000 indexes)", rpcerr.ErrInvalidArgument)
+	}
+	for _, typ := range req.GetTypes() {
+		if len(typ) > value.MaxTypeLen {
+			return fmt.Errorf("%w: type filter of %d bytes; types are at most %d", rpcerr.ErrInvalidArgument, len(typ), value.MaxTypeLen)
+		}
 	}
 	for _, i := range req.GetIndexes() {
 		if i == 0 {

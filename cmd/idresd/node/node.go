@@ -207,12 +207,14 @@ func (n *Node) Err() <-chan error { return n.serveErr }
 func (n *Node) Stop(ctx context.Context) error {
 	var errs []error
 	n.stopOnce.Do(func() {
+		// Say NOT_SERVING first, so balancers move traffic away while the
+		// listeners drain.
 		n.ready.Store(false)
-		if err := n.stopHTTP(ctx); err != nil {
-			errs = append(errs, err)
-		}
 		if n.health != nil {
 			n.health.Shutdown()
+		}
+		if err := n.stopHTTP(ctx); err != nil {
+			errs = append(errs, err)
 		}
 		if n.store != nil {
 			// Ends Watch streams, which GracefulStop would wait for.
