@@ -93,15 +93,25 @@ func (a *Authority) lookup(ctx context.Context, tx *store.Tx, id ident.ID, req *
 	}
 	rec, err := tx.Identifier(id.Key())
 	if errors.Is(err, store.ErrNotFound) {
-		resp.Outcome = idresv1.Outcome_OUTCOME_NOT_FOUND
-		resp.Message = fmt.Sprintf("identifier %q is not registered under prefix %q", id.String(), held.Prefix)
-		return resp, nil
+		u, err := LookupUnregistered(tx, id)
+		switch {
+		case err != nil:
+			return nil, err
+		case u.Tombstone != nil:
+			return gone(ctx, resp, id, u.Tombstone), nil
+		case u.Derived == nil:
+			resp.Outcome = idresv1.Outcome_OUTCOME_NOT_FOUND
+			resp.Message = fmt.Sprintf("identifier %q is not registered under prefix %q", id.String(), held.Prefix)
+			return resp, nil
+		}
+		rec, resp.DerivedFromPattern = u.Derived, u.Pattern
 	} else if err != nil {
 		return nil, err
 	}
 	resp.Identifier = rec.Identifier
 	vals := rec.Values
-	if !auth.CanReadPrivate(auth.FromContext(ctx), id.PrefixKey()) {
+	private := auth.CanReadPrivate(auth.FromContext(ctx), id.PrefixKey())
+	if !private {
 		vals = value.Public(vals)
 	}
 	vals = value.Filter(vals, req.GetTypes(), req.GetIndexes())
@@ -114,6 +124,21 @@ func (a *Authority) lookup(ctx context.Context, tx *store.Tx, id ident.ID, req *
 	resp.Values = vals
 	resp.Ttl = value.MinTTL(vals)
 	return resp, nil
+}
+
+// gone answers a tombstone (LIFE-011). Who withdrew it is told only to
+// callers who may read the prefix's private values: a credential id is
+// the registrar's business, not the public's.
+func gone(ctx context.Context, resp *idresv1.ResolveResponse, id ident.ID, t *idresv1.Tombstone) *idresv1.ResolveResponse {
+	t = proto.Clone(t).(*idresv1.Tombstone)
+	if !auth.CanReadPrivate(auth.FromContext(ctx), id.PrefixKey()) {
+		t.DeletedBy = ""
+	}
+	resp.Outcome = idresv1.Outcome_OUTCOME_GONE
+	resp.Identifier = t.Identifier
+	resp.Tombstone = t
+	resp.Message = GoneMessage(t)
+	return resp
 }
 
 // prefixHandle answers 0.NA/<prefix> with the prefix's service record: from

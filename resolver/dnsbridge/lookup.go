@@ -138,6 +138,24 @@ func (z zone) nxdomain(m *dns.Msg) error {
 	return nil
 }
 
+// gone answers a withdrawn identifier (DNS-013): NXDOMAIN, as the name
+// holds no record, with SOA in authority and a TXT at the name that says
+// why and names the successor: in the answer section when TXT (or ANY)
+// was asked, else in the additional section, so the answer section never
+// holds a type that was not asked for.
+func (z zone) gone(q dns.Question, m *dns.Msg, t *idresv1.Tombstone) error {
+	if err := z.nxdomain(m); err != nil {
+		return err
+	}
+	txt := &dns.TXT{Hdr: hdr(q.Name, dns.TypeTXT, z.negTTL), Txt: txtStrings([]byte(resolver.GoneMessage(t)))}
+	if q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY {
+		m.Answer = []dns.RR{txt}
+	} else {
+		m.Extra = append(m.Extra, txt)
+	}
+	return nil
+}
+
 // nodata: RFC 2308 no data, SOA in authority.
 func (z zone) nodata(m *dns.Msg) error {
 	m.Rcode = dns.RcodeSuccess
@@ -240,7 +258,16 @@ func (h *Handler) identifier(tx *store.Tx, q dns.Question, m *dns.Msg, z zone, s
 	}
 	rec, err := tx.Identifier(p.ID.Key())
 	if errors.Is(err, store.ErrNotFound) {
-		return z.nxdomain(m)
+		u, err := resolver.LookupUnregistered(tx, p.ID)
+		switch {
+		case err != nil:
+			return err
+		case u.Tombstone != nil:
+			return z.gone(q, m, u.Tombstone)
+		case u.Derived == nil:
+			return z.nxdomain(m)
+		}
+		rec = u.Derived
 	} else if err != nil {
 		return err
 	}

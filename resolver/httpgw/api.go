@@ -26,6 +26,17 @@ type handleJSON struct {
 	Values       []valueJSON   `json:"values,omitzero"` // [] (not absent) for code 200
 	Referral     *referralJSON `json:"referral,omitempty"`
 	Message      string        `json:"message,omitempty"`
+	// Tombstone is set for a withdrawn identifier (410), and
+	// DerivedFromPattern when the values come from a pattern.
+	Tombstone          *tombstoneJSON `json:"tombstone,omitempty"`
+	DerivedFromPattern string         `json:"derivedFromPattern,omitempty"`
+}
+
+type tombstoneJSON struct {
+	Deleted   string `json:"deleted,omitempty"`
+	DeletedBy string `json:"deletedBy,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Successor string `json:"successor,omitempty"`
 }
 
 type valueJSON struct {
@@ -146,7 +157,15 @@ func toHandleJSON(resp *idresv1.ResolveResponse, asked string) *handleJSON {
 		if d := resp.Referral; d != nil {
 			rec.Referral = &referralJSON{Prefix: d.Prefix, HTTP: d.Http, GRPC: d.Grpc, DNS: d.Dns, TTL: resp.Ttl}
 		}
+	case idresv1.Outcome_OUTCOME_GONE:
+		if t := resp.Tombstone; t != nil {
+			rec.Tombstone = &tombstoneJSON{DeletedBy: t.DeletedBy, Reason: t.Reason, Successor: t.Successor}
+			if t.Deleted != nil {
+				rec.Tombstone.Deleted = t.Deleted.AsTime().UTC().Format(time.RFC3339)
+			}
+		}
 	}
+	rec.DerivedFromPattern = resp.DerivedFromPattern
 	return rec
 }
 

@@ -181,6 +181,11 @@ func (g *Gateway) answerPage(w http.ResponseWriter, r *http.Request, resp *idres
 	case idresv1.Outcome_OUTCOME_NOT_FOUND, idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND:
 		d.Title, d.Heading, d.JSONPath, d.Form = "Not found", "Identifier not found: "+name, "", true
 	case idresv1.Outcome_OUTCOME_GONE:
+		if succ := resp.GetTombstone().GetSuccessor(); succ != "" {
+			// The successor's page, permanently (HTTP-011).
+			redirect301(w, PagePath(succ), cache)
+			return
+		}
 		d.Title, d.Heading, d.JSONPath = "Withdrawn", "Identifier withdrawn: "+name, ""
 	case idresv1.Outcome_OUTCOME_INVALID_IDENTIFIER:
 		d.Title, d.Heading, d.JSONPath, d.Form = "Invalid identifier", "Invalid identifier", "", true
