@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -100,6 +101,13 @@ func requestJSON(tree any) ([]byte, error) {
 func convertData(t any) (any, error) {
 	switch v := t.(type) {
 	case map[string]any:
+		if n, ok := v["$repeat"]; ok {
+			list, err := repeatItems(n, v["item"])
+			if err != nil {
+				return nil, err
+			}
+			return convertData(list)
+		}
 		out := make(map[string]any, len(v))
 		for k, x := range v {
 			if k == "data" {
@@ -129,6 +137,51 @@ func convertData(t any) (any, error) {
 		return out, nil
 	}
 	return t, nil
+}
+
+// maxRepeat bounds a generated list.
+const maxRepeat = 100000
+
+// repeatItems expands {$repeat: N, item: X} in a request into a list of N
+// copies of X, with "{i}" in its strings replaced by 1..N: cases need
+// lists longer than anyone would write out (1001 values, 1001 requests).
+func repeatItems(n, item any) ([]any, error) {
+	count, ok := n.(int)
+	if !ok || count < 0 || count > maxRepeat {
+		return nil, fmt.Errorf("$repeat: want a count from 0 to %d, got %v", maxRepeat, n)
+	}
+	if item == nil {
+		return nil, fmt.Errorf("$repeat needs an item")
+	}
+	out := make([]any, count)
+	for i := range out {
+		out[i] = replaceIndex(item, strconv.Itoa(i+1))
+	}
+	return out, nil
+}
+
+func replaceIndex(t any, i string) any {
+	switch v := t.(type) {
+	case string:
+		if v == "{i}" {
+			n, _ := strconv.Atoi(i)
+			return n
+		}
+		return strings.ReplaceAll(v, "{i}", i)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = replaceIndex(x, i)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for k, x := range v {
+			out[k] = replaceIndex(x, i)
+		}
+		return out
+	}
+	return t
 }
 
 // dataBytes reads a value's data: a string is UTF-8 text; {base64: s}

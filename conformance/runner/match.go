@@ -21,7 +21,11 @@ import (
 //	$lt/$le/$gt/$ge: N  a number in range
 //	$not: X        does not match X
 //	$any: [X, Y]   matches one of them
-var operators = []string{"$ne", "$contains", "$regex", "$absent", "$present", "$len", "$lt", "$le", "$gt", "$ge", "$not", "$any"}
+var operators = []string{"$ne", "$contains", "$regex", "$absent", "$present", "$len", "$lt", "$le", "$gt", "$ge", "$not", "$any",
+	// In requests only: {$repeat: N, item: X} is a list of N copies of X
+	// ("{i}" in X's strings becomes 1..N; a string that is exactly "{i}"
+	// becomes the number).
+	"$repeat"}
 
 // match compares an actual response tree with an expected one and returns
 // a description of every mismatch, each prefixed with its path. A mapping

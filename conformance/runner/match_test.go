@@ -86,3 +86,20 @@ func TestExpand(t *testing.T) {
 		}
 	}
 }
+
+func TestRepeatInRequests(t *testing.T) {
+	tree := map[string]any{"values": map[string]any{"$repeat": 3, "item": map[string]any{"index": "{i}", "type": "t{i}", "data": "d{i}"}}}
+	js, err := requestJSON(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"values":[{"data":"ZDE=","index":1,"type":"t1"},{"data":"ZDI=","index":2,"type":"t2"},{"data":"ZDM=","index":3,"type":"t3"}]}`
+	if string(js) != want {
+		t.Errorf("got %s\nwant %s", js, want)
+	}
+	for _, bad := range []any{-1, "x", maxRepeat + 1} {
+		if _, err := requestJSON(map[string]any{"l": map[string]any{"$repeat": bad, "item": 1}}); err == nil {
+			t.Errorf("$repeat %v: no error", bad)
+		}
+	}
+}
