@@ -273,7 +273,15 @@ func (s *Service) DeleteIdentifier(ctx context.Context, req *idresv1.DeleteIdent
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
+	if o := req.GetTombstone(); o != nil {
+		if err := checkTombstone(id, o); err != nil {
+			return nil, rpcerr.Status(ctx, err)
+		}
+	}
 	err = s.update(ctx, "DeleteIdentifier", func(tx *store.Tx, ch *change) error {
+		if o := req.GetTombstone(); o != nil {
+			return deleteWithTombstone(ctx, tx, ch, id, o)
+		}
 		old, err := tx.Identifier(id.Key())
 		if err != nil {
 			return fmt.Errorf("identifier %q: %w", id.String(), store.ErrNotFound)

@@ -3,10 +3,7 @@ package resolver
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-
-	"google.golang.org/protobuf/proto"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
@@ -16,7 +13,7 @@ import (
 
 // Unregistered is what a held prefix says of an identifier that has no
 // record: a tombstone, values derived from a pattern, or nothing (both
-// nil). Every front end asks Lookup, so gRPC, the HTTP gateway and the
+// nil). Every front end asks LookupUnregistered, so gRPC, the HTTP gateway and the
 // DNS bridge answer alike (LIFE-003, LIFE-011).
 type Unregistered struct {
 	Tombstone *idresv1.Tombstone
@@ -45,32 +42,11 @@ func LookupUnregistered(tx *store.Tx, id ident.ID) (Unregistered, error) {
 	if err != nil {
 		return Unregistered{}, err
 	}
-	suffix := key[strings.IndexByte(key, '/')+1:]
-	for _, rec := range pats {
-		p, err := pattern.Cached(rec.Pattern)
-		if err != nil {
-			// Stored patterns were checked when set; one that no longer
-			// parses (a newer syntax read by an older idresd) is skipped.
-			slog.Warn("stored pattern does not parse; skipped", "prefix", rec.Prefix, "pattern", rec.Pattern, "err", err)
-			continue
-		}
-		caps, ok := p.Match(suffix)
-		if !ok {
-			continue
-		}
-		out := &idresv1.Identifier{Identifier: id.String(), Created: rec.Created, Updated: rec.Updated}
-		for _, v := range rec.Values {
-			data, err := p.Expand(string(v.Data), caps)
-			if err != nil {
-				return Unregistered{}, fmt.Errorf("expand pattern %q of %q: %w", rec.Pattern, rec.Prefix, err)
-			}
-			dv := proto.Clone(v).(*idresv1.Value)
-			dv.Data = []byte(data)
-			out.Values = append(out.Values, dv)
-		}
-		return Unregistered{Derived: out, Pattern: rec.Pattern}, nil
+	d, src, err := pattern.Derive(pats, id)
+	if err != nil || d == nil {
+		return Unregistered{}, err
 	}
-	return Unregistered{}, nil
+	return Unregistered{Derived: d, Pattern: src}, nil
 }
 
 // GoneMessage says what a tombstone says, for messages and DNS TXT.

@@ -52,7 +52,7 @@ func Status(ctx context.Context, err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, store.ErrExists):
 		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, store.ErrNotEmpty), errors.Is(err, ErrFailedPrecondition):
+	case errors.Is(err, store.ErrNotEmpty), errors.Is(err, ErrFailedPrecondition), errors.Is(err, store.ErrTombstoned):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return status.Error(codes.Unauthenticated, auth.UnauthenticatedMessage)

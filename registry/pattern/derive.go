@@ -1,0 +1,41 @@
+package pattern
+
+import (
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/ident"
+)
+
+// Derive finds the first of a prefix's stored patterns that matches id and
+// returns id's values derived from it, with the pattern's text; nil when
+// none matches. Stored patterns that no longer parse are skipped.
+func Derive(recs []*idresv1.Pattern, id ident.ID) (*idresv1.Identifier, string, error) {
+	key := id.Key()
+	suffix := key[strings.IndexByte(key, '/')+1:]
+	for _, rec := range recs {
+		p, err := Cached(rec.Pattern)
+		if err != nil {
+			continue
+		}
+		caps, ok := p.Match(suffix)
+		if !ok {
+			continue
+		}
+		out := &idresv1.Identifier{Identifier: id.String(), Created: rec.Created, Updated: rec.Updated}
+		for _, v := range rec.Values {
+			data, err := p.Expand(string(v.Data), caps)
+			if err != nil {
+				return nil, "", fmt.Errorf("expand pattern %q of %q: %w", rec.Pattern, rec.Prefix, err)
+			}
+			dv := proto.Clone(v).(*idresv1.Value)
+			dv.Data = []byte(data)
+			out.Values = append(out.Values, dv)
+		}
+		return out, rec.Pattern, nil
+	}
+	return nil, "", nil
+}
