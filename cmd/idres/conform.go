@@ -28,7 +28,7 @@ func init() {
 func runConform(ctx context.Context, e *env, args []string) int {
 	fs := e.flags()
 	var t runner.Target
-	var server, child, rec runner.Node
+	var server, child, rec, root runner.Node
 	fs.StringVar(&server.DNS, "dns", "", "the server's DNS bridge `host:port` (DNS cases skip without it)")
 	fs.StringVar(&t.DNSZone, "dns-zone", "id.example.", "the `zone` the server's DNS bridge serves")
 	fs.StringVar(&server.HTTP, "http", "", "the server's HTTP gateway base `URL` (HTTP cases skip without it)")
@@ -38,6 +38,9 @@ func runConform(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&rec.GRPC, "recursive", "", "a recursive node `host:port` whose roots lead to the server (recursion cases)")
 	fs.StringVar(&rec.DNS, "recursive-dns", "", "the recursive node's DNS bridge `host:port`")
 	fs.StringVar(&rec.HTTP, "recursive-http", "", "the recursive node's HTTP gateway base `URL`")
+	fs.StringVar(&root.GRPC, "root", "", "the root node `host:port` of the server's hierarchy (root referral cases)")
+	fs.StringVar(&root.DNS, "root-dns", "", "the root node's DNS bridge `host:port`")
+	fs.StringVar(&root.HTTP, "root-http", "", "the root node's HTTP gateway base `URL`")
 	fs.StringVar(&t.Prefix, "prefix", "", "run `prefix` for the cases' setup (default: a random child of the deepest prefix the token manages)")
 	runRE := fs.String("run", "", "only cases whose area/name or requirement id matches this `regex`")
 	junit := fs.String("junit", "", "also write JUnit XML to this `file`")
@@ -85,12 +88,13 @@ func runConform(ctx context.Context, e *env, args []string) int {
 		defer h.Stop()
 		server = runner.Node{GRPC: h.Enterprise.GRPC, DNS: h.Enterprise.DNS, HTTP: h.Enterprise.HTTP, Token: h.Enterprise.Token}
 		child = runner.Node{GRPC: h.National.GRPC, DNS: h.National.DNS, HTTP: h.National.HTTP, Token: h.National.Token}
+		root = runner.Node{GRPC: h.Root.GRPC, DNS: h.Root.DNS, HTTP: h.Root.HTTP, Token: h.Root.Token}
 		if h.Recursive != nil {
 			rec = runner.Node{GRPC: h.Recursive.GRPC, DNS: h.Recursive.DNS, HTTP: h.Recursive.HTTP, Token: h.Recursive.Token}
 		}
 		t.DNSZone = spawn.Zone
 		t.Missing = map[string]string{"recursive:GRPC": "this idresd has no --recursive"}
-		for _, role := range []string{runner.RoleServer, runner.RoleChild, runner.RoleRecursive} {
+		for _, role := range []string{runner.RoleServer, runner.RoleChild, runner.RoleRecursive, runner.RoleRoot} {
 			t.Missing[role+":DNS"] = "this idresd has no --dns"
 			t.Missing[role+":HTTP"] = "this idresd has no --http"
 		}
@@ -100,7 +104,7 @@ func runConform(ctx context.Context, e *env, args []string) int {
 			return e.usageError("%v", err)
 		}
 		server.GRPC, server.Token = e.Server, tok
-		child.Token, rec.Token = tok, tok
+		child.Token, rec.Token, root.Token = tok, tok, tok
 		ca := e.CA
 		if ca == "" {
 			ca = e.Getenv("IDRES_CA")
@@ -115,6 +119,9 @@ func runConform(ctx context.Context, e *env, args []string) int {
 	}
 	if rec.GRPC != "" {
 		t.Nodes[runner.RoleRecursive] = rec
+	}
+	if root.GRPC != "" {
+		t.Nodes[runner.RoleRoot] = root
 	}
 	t.Timeout = e.Timeout
 

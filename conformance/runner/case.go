@@ -11,6 +11,7 @@ const (
 	RoleServer    = "server"    // the node under test; it holds {P}
 	RoleChild     = "child"     // a second authoritative node the token also manages
 	RoleRecursive = "recursive" // a recursive node whose roots lead to the server
+	RoleRoot      = "root"      // the root of the hierarchy the server is part of
 )
 
 // Token choices for a step's "as".

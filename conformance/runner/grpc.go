@@ -64,8 +64,6 @@ func lookupMethod(name string) (protoreflect.MethodDescriptor, error) {
 		return nil, fmt.Errorf("no method %q in package %s", name, apiPackage)
 	case m == nil:
 		return nil, fmt.Errorf("method name %q is ambiguous in package %s", name, apiPackage)
-	case m.IsStreamingServer() && !m.IsStreamingClient():
-		return nil, fmt.Errorf("method %q streams only from the server; cases call unary, client- and bidi-streaming methods", name)
 	}
 	return m, nil
 }
@@ -269,7 +267,7 @@ func invokeStream(ctx context.Context, conn *grpc.ClientConn, m protoreflect.Met
 	if token != "" {
 		opts = append(opts, grpc.PerRPCCredentials(tokenCreds(token)))
 	}
-	desc := &grpc.StreamDesc{StreamName: string(m.Name()), ClientStreams: true, ServerStreams: m.IsStreamingServer()}
+	desc := &grpc.StreamDesc{StreamName: string(m.Name()), ClientStreams: m.IsStreamingClient(), ServerStreams: m.IsStreamingServer()}
 	st, err := conn.NewStream(ctx, desc, fullMethod(m), opts...)
 	if err != nil {
 		return nil, err
@@ -345,8 +343,13 @@ func (l *loader) checkGRPC(s *Step, req, expect *yaml.Node) {
 		return
 	}
 	s.Method = string(m.Name())
-	if m.IsStreamingClient() {
-		if _, err := streamRequests(m, s.Request); err != nil {
+	if m.IsStreamingClient() || m.IsStreamingServer() {
+		if m.IsStreamingClient() {
+			_, err = streamRequests(m, s.Request)
+		} else {
+			_, err = buildRequest(m, s.Request)
+		}
+		if err != nil {
 			l.fail(req, "%v", err)
 		}
 		for k, kn := range keysOf(expect) {

@@ -245,7 +245,7 @@ func (l *loader) parseCase(n *yaml.Node) *Case {
 			c.Needs = l.strs(v)
 			for _, n := range c.Needs {
 				if _, ok := needKinds[n]; !ok {
-					l.fail(v, "needs %q: expected dns, http, child or recursive", n)
+					l.fail(v, "needs %q: expected dns, http, child, recursive or root", n)
 				}
 			}
 		},
@@ -298,8 +298,8 @@ func (l *loader) step(n *yaml.Node, withExpect bool) *Step {
 	handlers := map[string]func(*yaml.Node){
 		"node": func(v *yaml.Node) {
 			s.Node = l.str(v)
-			if !slices.Contains([]string{RoleServer, RoleChild, RoleRecursive}, s.Node) {
-				l.fail(v, "node %q: expected server, child or recursive", s.Node)
+			if !slices.Contains([]string{RoleServer, RoleChild, RoleRecursive, RoleRoot}, s.Node) {
+				l.fail(v, "node %q: expected server, child, recursive or root", s.Node)
 			}
 		},
 		"as":      func(v *yaml.Node) { s.As = l.str(v) },

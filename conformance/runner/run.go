@@ -30,7 +30,7 @@ type Node struct {
 
 // Target is what the suite runs against.
 type Target struct {
-	// Nodes by role (RoleServer, RoleChild, RoleRecursive); the server is
+	// Nodes by role (RoleServer, RoleChild, RoleRecursive, RoleRoot); the server is
 	// required.
 	Nodes map[string]Node
 	// Prefix is the run prefix under which every case's {P} is created.
@@ -111,6 +111,9 @@ var defaultFlags = map[string]string{
 	RoleRecursive + ":GRPC": "--recursive",
 	RoleRecursive + ":DNS":  "--recursive-dns",
 	RoleRecursive + ":HTTP": "--recursive-http",
+	RoleRoot + ":GRPC":      "--root",
+	RoleRoot + ":DNS":       "--root-dns",
+	RoleRoot + ":HTTP":      "--root-http",
 }
 
 // Run runs the cases in order against t, calling each with every result
@@ -247,6 +250,7 @@ var needKinds = map[string][2]string{
 	"http":      {RoleServer, "HTTP"},
 	"child":     {RoleChild, "GRPC"},
 	"recursive": {RoleRecursive, "GRPC"},
+	"root":      {RoleRoot, "GRPC"},
 }
 
 // skipReason says why c cannot run against this target, or "".
@@ -447,9 +451,15 @@ func (r *run) grpcStep(ctx context.Context, s *Step, req any, tok string, v *var
 	}
 	var msg proto.Message
 	var msgs []proto.Message
-	if m.IsStreamingClient() {
+	switch {
+	case m.IsStreamingClient():
 		msgs, err = streamRequests(m, req)
-	} else {
+	case m.IsStreamingServer():
+		// One request; the server's stream must end by itself (e.g.
+		// Watch with backlog_only) or with an error.
+		msg, err = buildRequest(m, req)
+		msgs = []proto.Message{msg}
+	default:
 		msg, err = buildRequest(m, req)
 	}
 	if err != nil {
