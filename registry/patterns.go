@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/auth"
 	"github.com/idres/idres/registry/ident"
@@ -149,4 +148,3 @@ func derived(tx *store.Tx, id ident.ID) (*idresv1.Identifier, error) {
 	d, _, err := pattern.Derive(pats, id)
 	return d, err
 }
-
