@@ -365,7 +365,13 @@ func (l *loader) step(n *yaml.Node, withExpect bool) *Step {
 	}
 	switch s.Kind {
 	case "grpc":
-		l.checkGRPC(s, requestNode, expectNode)
+		// Validate a copy whose whole-placeholder strings ("{$rev}") are
+		// "0": their values exist only when the step runs, and protojson
+		// takes "0" for strings and integers alike.
+		v := *s
+		v.Request = zeroPlaceholders(s.Request)
+		l.checkGRPC(&v, requestNode, expectNode)
+		s.Method = v.Method
 	case "dns":
 		l.checkDNS(s, requestNode, expectNode)
 	case "http":
@@ -395,4 +401,29 @@ func (l *loader) allowKeys(n *yaml.Node, what string, allowed ...string) {
 			l.fail(kn, "%s: unknown key %q (expected one of %s)", what, k, strings.Join(allowed, ", "))
 		}
 	}
+}
+
+// zeroPlaceholders copies a request tree with every string that is exactly
+// one placeholder replaced by "0", for load-time validation.
+func zeroPlaceholders(t any) any {
+	switch v := t.(type) {
+	case string:
+		if m := placeholder.FindStringIndex(v); m != nil && m[0] == 0 && m[1] == len(v) {
+			return "0"
+		}
+		return v
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = zeroPlaceholders(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = zeroPlaceholders(x)
+		}
+		return out
+	}
+	return t
 }
