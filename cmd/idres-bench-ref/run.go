@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // runner orchestrates `make bench`: it starts the servers, runs the load
@@ -423,7 +425,13 @@ func (r *runner) dnsCompare(main *node, zonefile, queries string) error {
 		return err
 	}
 	defer r.stop(core)
-	time.Sleep(3 * time.Second) // CoreDNS loads the zone
+	coreAddr := fmt.Sprintf("127.0.0.1:%d", corePort)
+	if err := waitDNS(coreAddr, queries, 5*time.Minute); err != nil {
+		return fmt.Errorf("CoreDNS: %w", err)
+	}
+	if err := waitDNS(main.dns, queries, time.Minute); err != nil {
+		return fmt.Errorf("DNS bridge: %w", err)
+	}
 	bridge := r.add(&result{Name: "DNS TXT queries (dnsperf)", System: "idres DNS bridge", Unit: "queries/s"})
 	coreRes := r.add(&result{Name: "DNS TXT queries (dnsperf)", System: "CoreDNS file", Unit: "queries/s"})
 	secs := strconv.Itoa(max(1, int(r.dur.Seconds())))
@@ -431,7 +439,7 @@ func (r *runner) dnsCompare(main *node, zonefile, queries string) error {
 		for _, t := range []struct {
 			res  *result
 			addr string
-		}{{bridge, main.dns}, {coreRes, fmt.Sprintf("127.0.0.1:%d", corePort)}} {
+		}{{bridge, main.dns}, {coreRes, coreAddr}} {
 			host, port, _ := net.SplitHostPort(t.addr)
 			args := []string{"-s", host, "-p", port, "-d", queries, "-l", secs, "-c", "4", "-T", "1", "-q", "200"}
 			out, err := r.command(r.dnsperfBin, args...)
@@ -454,7 +462,7 @@ func (r *runner) dnsCompare(main *node, zonefile, queries string) error {
 		for _, t := range []struct {
 			res  *result
 			addr string
-		}{{bridgeP, main.dns}, {coreP, fmt.Sprintf("127.0.0.1:%d", corePort)}} {
+		}{{bridgeP, main.dns}, {coreP, coreAddr}} {
 			b, cmdline, err := r.bench(main.grpc, "dns", "--dns-server", t.addr, "--file", queries, "--duration", r.dur.String(), "--conns", "4", "--concurrency", "8")
 			if err != nil {
 				return err
@@ -551,4 +559,31 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// waitDNS asks addr the first query of the query file until it answers
+// NOERROR: CoreDNS parses a large zone file before it serves it.
+func waitDNS(addr, queries string, limit time.Duration) error {
+	f, err := os.Open(queries)
+	if err != nil {
+		return err
+	}
+	var name string
+	fmt.Fscan(f, &name)
+	f.Close()
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.TypeTXT)
+	c := &dns.Client{Timeout: time.Second}
+	var last error
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		resp, _, err := c.Exchange(m, addr)
+		if err == nil && resp.Rcode == dns.RcodeSuccess && len(resp.Answer) > 0 {
+			return nil
+		}
+		last = err
+		if err == nil {
+			last = fmt.Errorf("%s answers %s with %d records", name, dns.RcodeToString[resp.Rcode], len(resp.Answer))
+		}
+	}
+	return fmt.Errorf("not answering %s within %s: %v", addr, limit, last)
 }
