@@ -19,8 +19,8 @@ func init() {
 		Summary: "set values at their indexes (replacing or adding)", Run: runSet})
 	register(&command{Name: "rm-value", Usage: "ID INDEX...",
 		Summary: "remove values by index", Run: runRmValue})
-	register(&command{Name: "delete", Usage: "ID",
-		Summary: "delete an identifier", Run: runDelete})
+	register(&command{Name: "delete", Usage: "ID [--tombstone [--reason R] [--successor ID]]",
+		Summary: "delete an identifier, optionally leaving a tombstone", Run: runDelete})
 	register(&command{Name: "list", Usage: "PREFIX [--page-size N] [--page-token T] [--all]",
 		Summary: "list the identifiers under a prefix", Run: runList})
 }
@@ -144,6 +144,7 @@ func runRmValue(ctx context.Context, e *env, args []string) int {
 
 func runDelete(ctx context.Context, e *env, args []string) int {
 	fs := e.flags()
+	tomb := tombstoneFlags(fs)
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
 		return code
@@ -151,15 +152,19 @@ func runDelete(ctx context.Context, e *env, args []string) int {
 	if len(pos) != 1 {
 		return e.usageError("want exactly one identifier")
 	}
+	opts, err := tomb.options()
+	if err != nil {
+		return e.usageError("%v", err)
+	}
 	return e.withClient(ctx, func(ctx context.Context, c *client.Client) int {
-		resp, err := c.DeleteIdentifier(ctx, &idresv1.DeleteIdentifierRequest{Identifier: pos[0]})
+		resp, err := c.DeleteIdentifier(ctx, &idresv1.DeleteIdentifierRequest{Identifier: pos[0], Tombstone: opts})
 		if err != nil {
 			return e.fail(err)
 		}
 		if e.JSON {
 			return e.printJSON(resp)
 		}
-		fmt.Fprintf(e.Stdout, "deleted %s\n", pos[0])
+		fmt.Fprintf(e.Stdout, "deleted %s%s\n", pos[0], tomb.note())
 		return exitOK
 	})
 }

@@ -89,6 +89,9 @@ func printResolve(w io.Writer, r *idresv1.ResolveResponse) {
 	if n := len(r.GetValues()); n > 0 {
 		parts = append(parts, plural(n, "value"))
 	}
+	if p := r.GetDerivedFromPattern(); p != "" {
+		parts = append(parts, "derived from pattern "+p)
+	}
 	fmt.Fprintf(w, ";; %s: %s\n", r.GetIdentifier(), strings.Join(parts, ", "))
 	if m := r.GetMessage(); m != "" {
 		fmt.Fprintf(w, ";; %s\n", m)
