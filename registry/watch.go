@@ -30,9 +30,9 @@ func (s *Service) Watch(req *idresv1.WatchRequest, stream grpc.ServerStreamingSe
 	if _, err := authorize(ctx, scope, auth.RoleRead); err != nil {
 		return rpcerr.Status(ctx, err)
 	}
-	var pos, rev uint64
+	var pos, rev, end uint64
 	err := s.store.View(func(tx *store.Tx) (err error) {
-		rev = tx.Revision()
+		rev, end = tx.Revision(), tx.LastSequence()
 		switch {
 		case req.GetAfterSequence() > 0:
 			pos = req.GetAfterSequence()
@@ -73,6 +73,9 @@ func (s *Service) Watch(req *idresv1.WatchRequest, stream grpc.ServerStreamingSe
 				}
 			}
 			continue
+		}
+		if req.GetBacklogOnly() && pos >= end {
+			return nil
 		}
 		if !s.store.Notifying() {
 			return rpcerr.Status(ctx, fmt.Errorf("%w: node is stopping; resume with after_sequence %d", rpcerr.ErrUnavailable, pos))

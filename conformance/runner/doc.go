@@ -34,7 +34,9 @@
 //     "error" (matching the status message) and response fields. A client-
 //     or bidi-streaming method takes a list of messages, all sent before
 //     reading; its expect holds "responses" (the messages received) and
-//     "merged" (their list fields concatenated, whatever the packing).
+//     "merged" (their list fields concatenated, whatever the packing). A
+//     server-streaming method takes one request and is read likewise until
+//     the server ends the stream (Watch with backlog_only).
 //   - a DNS question: "dns: {name, type, class, tcp, bufsize, do, rd}";
 //     expect holds rcode, aa, tc, ra, answer, authority, additional (lists
 //     of {name, type, class, ttl, data, txt, text}) and edns {bufsize, do}.

@@ -595,6 +595,9 @@ type WatchRequest struct {
 	// Resume exactly where a broken watch ended: only changes whose sequence
 	// is greater. Takes precedence over from_revision when not 0.
 	AfterSequence uint64 `protobuf:"varint,3,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
+	// End the stream (OK) once the changes committed before the call are
+	// sent, instead of following new ones: a periodic sync's catch-up.
+	BacklogOnly   bool `protobuf:"varint,4,opt,name=backlog_only,json=backlogOnly,proto3" json:"backlog_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -648,6 +651,13 @@ func (x *WatchRequest) GetAfterSequence() uint64 {
 		return x.AfterSequence
 	}
 	return 0
+}
+
+func (x *WatchRequest) GetBacklogOnly() bool {
+	if x != nil {
+		return x.BacklogOnly
+	}
+	return false
 }
 
 type WatchResponse struct {
@@ -2161,11 +2171,12 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x0f.idres.v1.ValueR\x05value\"a\n" +
 	"\x0eSearchResponse\x12'\n" +
 	"\x04hits\x18\x01 \x03(\v2\x13.idres.v1.SearchHitR\x04hits\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x89\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xac\x01\n" +
 	"\fWatchRequest\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12(\n" +
 	"\rfrom_revision\x18\x02 \x01(\x04H\x00R\ffromRevision\x88\x01\x01\x12%\n" +
-	"\x0eafter_sequence\x18\x03 \x01(\x04R\rafterSequenceB\x10\n" +
+	"\x0eafter_sequence\x18\x03 \x01(\x04R\rafterSequence\x12!\n" +
+	"\fbacklog_only\x18\x04 \x01(\bR\vbacklogOnlyB\x10\n" +
 	"\x0e_from_revision\"\x87\x01\n" +
 	"\rWatchResponse\x12*\n" +
 	"\achanges\x18\x01 \x03(\v2\x10.idres.v1.ChangeR\achanges\x12#\n" +
