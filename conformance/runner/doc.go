@@ -14,7 +14,7 @@
 //	  - name: defaults-ttl-and-public  # unique, [a-z0-9-]
 //	    requirements: [VAL-004]        # SPEC.md ids the case checks
 //	    summary: one sentence
-//	    needs: [http]                  # optional: dns, http, child, recursive
+//	    needs: [http]                  # optional: dns, http, child, recursive, root
 //	    negative_ttl: 120              # optional: for the case's own prefix {P}
 //	    setup:                         # calls that must succeed
 //	      - CreateIdentifier: {identifier: "{P}/d", values: [{index: 1, type: URL, data: "https://example.org/"}]}
@@ -22,7 +22,8 @@
 //	      - resolve: {identifier: "{P}/d"}
 //	        expect: {outcome: OK, ttl: 86400, values: [{index: 1, public_read: true}]}
 //
-// A step is one query, with optional node (server, child or recursive), as
+// A step is one query, with optional node (server, child, recursive or
+// root; see the idres conform flags of the same names), as
 // (tester, none, bad, wrong, or a saved token such as "{$tok}"), expect and
 // save (variable: dotted response path):
 //
