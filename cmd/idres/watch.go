@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -62,6 +63,9 @@ func runWatch(ctx context.Context, e *env, args []string) int {
 				return e.fail(err)
 			}
 			msg, _ := e.describe(err)
+			if m := status.Convert(err).Message(); !strings.HasPrefix(m, "connection error") {
+				msg = "Unavailable: " + strings.TrimPrefix(m, "unavailable: ") // the node's own word, e.g. that it is stopping
+			}
 			fmt.Fprintf(e.Stderr, "idres: %s; watching again after sequence %d in %s\n", msg, req.AfterSequence, reconnectDelay)
 			select {
 			case <-time.After(reconnectDelay):
