@@ -138,7 +138,7 @@ func (z zone) nxdomain(m *dns.Msg) error {
 	return nil
 }
 
-// gone answers a withdrawn identifier (DNS-013): NXDOMAIN, as the name
+// gone answers a withdrawn identifier (LIFE-013): NXDOMAIN, as the name
 // holds no record, with SOA in authority and a TXT at the name that says
 // why and names the successor: in the answer section when TXT (or ANY)
 // was asked, else in the additional section, so the answer section never

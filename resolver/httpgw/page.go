@@ -182,7 +182,7 @@ func (g *Gateway) answerPage(w http.ResponseWriter, r *http.Request, resp *idres
 		d.Title, d.Heading, d.JSONPath, d.Form = "Not found", "Identifier not found: "+name, "", true
 	case idresv1.Outcome_OUTCOME_GONE:
 		if succ := resp.GetTombstone().GetSuccessor(); succ != "" {
-			// The successor's page, permanently (HTTP-011).
+			// The successor's page, permanently (LIFE-014).
 			redirect301(w, PagePath(succ), cache)
 			return
 		}
