@@ -406,6 +406,9 @@ const defaultSortWindow = 1000000
 // written, so a sorted run commits several times faster than the same
 // items in random order, where nearly every item dirties its own page.
 // Items whose identifier does not parse sort first; the node rejects them.
+// From a reader that can defer decoding (JSON lines) it keeps raw lines and
+// decodes each as it is handed out, so decoding overlaps the node's work
+// instead of all of it happening before the first item is sent.
 type sortedReader struct {
 	r      bulkfile.Reader
 	window int
@@ -416,8 +419,9 @@ type sortedReader struct {
 }
 
 type keyedItem struct {
-	key string
-	it  *bulkfile.Item
+	key  string
+	it   *bulkfile.Item
+	lazy *bulkfile.Pending
 }
 
 func (s *sortedReader) Next() (*bulkfile.Item, error) {
@@ -428,10 +432,13 @@ func (s *sortedReader) Next() (*bulkfile.Item, error) {
 			return nil, err
 		}
 		if s.next < len(s.run) {
-			it := s.run[s.next].it
+			k := s.run[s.next]
 			s.run[s.next] = keyedItem{}
 			s.next++
-			return it, nil
+			if k.lazy != nil {
+				return k.lazy.Decode()
+			}
+			return k.it, nil
 		}
 		if s.err != nil {
 			return nil, s.err
@@ -440,9 +447,26 @@ func (s *sortedReader) Next() (*bulkfile.Item, error) {
 	}
 }
 
+func sortKey(identifier string) string {
+	if id, err := ident.Parse(identifier); err == nil {
+		return id.Key()
+	}
+	return ""
+}
+
 func (s *sortedReader) fill() {
 	s.run, s.next = s.run[:0], 0
+	dr, deferred := s.r.(bulkfile.DeferredReader)
 	for len(s.run) < s.window {
+		if deferred {
+			p, err := dr.NextPending()
+			if err != nil {
+				s.err = err
+				break
+			}
+			s.run = append(s.run, keyedItem{key: sortKey(p.Identifier), lazy: p})
+			continue
+		}
 		it, err := s.r.Next()
 		var le *bulkfile.LineError
 		if errors.As(err, &le) {
@@ -453,11 +477,7 @@ func (s *sortedReader) fill() {
 			s.err = err
 			break
 		}
-		key := ""
-		if id, err := ident.Parse(it.Identifier); err == nil {
-			key = id.Key()
-		}
-		s.run = append(s.run, keyedItem{key: key, it: it})
+		s.run = append(s.run, keyedItem{key: sortKey(it.Identifier), it: it})
 	}
 	slices.SortStableFunc(s.run, func(a, b keyedItem) int { return strings.Compare(a.key, b.key) })
 }

@@ -319,38 +319,79 @@ func newJSONLReader(r io.Reader) *jsonlReader {
 }
 
 func (j *jsonlReader) Next() (*Item, error) {
+	p, err := j.NextPending()
+	if err != nil {
+		return nil, err
+	}
+	return p.Decode()
+}
+
+// Pending is an item read but not decoded yet: its line, its identifier as
+// far as a quick look tells ("" when it cannot), and Decode for the rest.
+type Pending struct {
+	Line       int
+	Identifier string
+	raw        []byte
+}
+
+// DeferredReader is a Reader that can hand out items before decoding them,
+// so a caller that reorders items (idres import's sort window) keeps raw
+// lines, not decoded items, and decodes them while it sends.
+type DeferredReader interface {
+	Reader
+	// NextPending is Next without the decoding: a malformed line shows
+	// up as Decode's *LineError.
+	NextPending() (*Pending, error)
+}
+
+var identifierHead = []byte(`{"identifier":"`)
+
+// NextPending implements DeferredReader.
+func (j *jsonlReader) NextPending() (*Pending, error) {
 	for j.s.Scan() {
 		j.line++
 		raw := bytes.TrimSpace(j.s.Bytes())
 		if len(raw) == 0 {
 			continue
 		}
-		var ji jsonItem
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&ji); err != nil {
-			return nil, &LineError{Line: j.line, Err: fmt.Errorf("bad JSON: %w", err)}
-		}
-		if dec.More() {
-			return nil, &LineError{Line: j.line, Identifier: ji.Identifier, Err: errors.New("more than one JSON value on the line")}
-		}
-		if ji.Identifier == "" {
-			return nil, &LineError{Line: j.line, Err: errors.New(`"identifier" is missing or empty`)}
-		}
-		it := &Item{Line: j.line, Identifier: ji.Identifier, Values: make([]*idresv1.Value, 0, len(ji.Values))}
-		for _, v := range ji.Values {
-			data, err := DecodeData(v.Data)
-			if err != nil {
-				return nil, &LineError{Line: j.line, Identifier: ji.Identifier, Err: fmt.Errorf("index %d: %w", v.Index, err)}
+		p := &Pending{Line: j.line, raw: bytes.Clone(raw)}
+		// The shape export writes; anything else is decoded to learn it.
+		if rest, ok := bytes.CutPrefix(raw, identifierHead); ok {
+			if end := bytes.IndexByte(rest, '"'); end >= 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+				p.Identifier = string(rest[:end])
 			}
-			it.Values = append(it.Values, &idresv1.Value{Index: v.Index, Type: v.Type, Data: data, Ttl: v.TTL, PublicRead: v.PublicRead})
 		}
-		return it, nil
+		return p, nil
 	}
 	if err := j.s.Err(); err != nil {
 		return nil, fmt.Errorf("line %d: %w", j.line+1, err)
 	}
 	return nil, io.EOF
+}
+
+// Decode parses the line; a malformed one is a *LineError.
+func (p *Pending) Decode() (*Item, error) {
+	var ji jsonItem
+	dec := json.NewDecoder(bytes.NewReader(p.raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ji); err != nil {
+		return nil, &LineError{Line: p.Line, Err: fmt.Errorf("bad JSON: %w", err)}
+	}
+	if dec.More() {
+		return nil, &LineError{Line: p.Line, Identifier: ji.Identifier, Err: errors.New("more than one JSON value on the line")}
+	}
+	if ji.Identifier == "" {
+		return nil, &LineError{Line: p.Line, Err: errors.New(`"identifier" is missing or empty`)}
+	}
+	it := &Item{Line: p.Line, Identifier: ji.Identifier, Values: make([]*idresv1.Value, 0, len(ji.Values))}
+	for _, v := range ji.Values {
+		data, err := DecodeData(v.Data)
+		if err != nil {
+			return nil, &LineError{Line: p.Line, Identifier: ji.Identifier, Err: fmt.Errorf("index %d: %w", v.Index, err)}
+		}
+		it.Values = append(it.Values, &idresv1.Value{Index: v.Index, Type: v.Type, Data: data, Ttl: v.TTL, PublicRead: v.PublicRead})
+	}
+	return it, nil
 }
 
 // AppendJSONL appends id as one JSON line (with its newline) to buf, in

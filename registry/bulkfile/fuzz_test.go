@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -67,6 +68,22 @@ func FuzzJSONL(f *testing.F) {
 	f.Add([]byte(`{"identifier":"x"} {"identifier":"y"}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, err := NewReader(bytes.NewReader(in), JSONL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The quick look at a line never disagrees with its decoding.
+		dr := newJSONLReader(bytes.NewReader(in))
+		for {
+			p, err := dr.NextPending()
+			if err != nil {
+				break
+			}
+			it, err := p.Decode()
+			if err == nil && p.Identifier != "" && utf8.ValidString(p.Identifier) && p.Identifier != it.Identifier {
+				t.Fatalf("line %d: quick identifier %q, decoded %q", p.Line, p.Identifier, it.Identifier)
+			}
+		}
+		r, err = NewReader(bytes.NewReader(in), JSONL)
 		if err != nil {
 			t.Fatal(err)
 		}
