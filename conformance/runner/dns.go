@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -18,7 +19,16 @@ type dnsQuery struct {
 	DO      bool
 	RD      bool
 	Class   uint16
+	// Walk follows referrals (NS in authority, A/AAAA glue) from the
+	// step's node down to the answer, as a stub-zone resolver would. Glue
+	// has no port (DNS-009), so every bridge on the way must listen on the
+	// port of the first one, each on its own address (DNS-017).
+	Walk bool
 }
+
+// maxWalk bounds the referrals a walk follows (a prefix has at most 16
+// segments, REC-003).
+const maxWalk = 16
 
 func parseDNSQuery(t any) (dnsQuery, error) {
 	m, _ := t.(map[string]any)
@@ -48,6 +58,7 @@ func parseDNSQuery(t any) (dnsQuery, error) {
 	q.TCP, _ = m["tcp"].(bool)
 	q.DO, _ = m["do"].(bool)
 	q.RD, _ = m["rd"].(bool)
+	q.Walk, _ = m["walk"].(bool)
 	if b, ok := m["bufsize"].(int); ok {
 		if b < 512 || b > 65535 {
 			return q, fmt.Errorf("dns: bufsize %d out of range 512..65535", b)
@@ -77,17 +88,69 @@ func (r *run) dnsStep(ctx context.Context, s *Step, req any, v *vars) (any, []st
 	if q.TCP {
 		c.Net = "tcp"
 	}
-	resp, _, err := c.ExchangeContext(ctx, msg, r.t.Nodes[s.Node].DNS)
-	if err != nil {
-		return nil, nil, fmt.Errorf("dns %s %s: %w", q.Name, dns.TypeToString[q.Type], err)
+	server := r.t.Nodes[s.Node].DNS
+	var path []any
+	var resp *dns.Msg
+	for {
+		path = append(path, server)
+		resp, _, err = c.ExchangeContext(ctx, msg, server)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns %s %s at %s: %w", q.Name, dns.TypeToString[q.Type], server, err)
+		}
+		if !q.Walk {
+			break
+		}
+		next, ok := referralTarget(resp, server)
+		if !ok {
+			break
+		}
+		if len(path) > maxWalk {
+			return nil, nil, fmt.Errorf("dns walk for %s: more than %d referrals: %v", q.Name, maxWalk, path)
+		}
+		server = next
 	}
 	got := dnsTree(resp)
+	if q.Walk {
+		// path: the servers asked, first to last.
+		got["path"] = path
+	}
 	want, err := v.expand(s.Expect)
 	if err != nil {
 		return nil, nil, err
 	}
 	wm, _ := want.(map[string]any)
 	return got, match("", wm, got), nil
+}
+
+// referralTarget returns the next server of a referral answer (NOERROR,
+// AA clear, no answer, NS in authority with glue): the first NS target's
+// glue address with the port of the server that referred.
+func referralTarget(m *dns.Msg, from string) (string, bool) {
+	if m.Rcode != dns.RcodeSuccess || m.Authoritative || len(m.Answer) > 0 {
+		return "", false
+	}
+	_, port, err := net.SplitHostPort(from)
+	if err != nil {
+		return "", false
+	}
+	for _, rr := range m.Ns {
+		ns, ok := rr.(*dns.NS)
+		if !ok {
+			continue
+		}
+		for _, g := range m.Extra {
+			if !strings.EqualFold(g.Header().Name, ns.Ns) {
+				continue
+			}
+			switch a := g.(type) {
+			case *dns.A:
+				return net.JoinHostPort(a.A.String(), port), true
+			case *dns.AAAA:
+				return net.JoinHostPort(a.AAAA.String(), port), true
+			}
+		}
+	}
+	return "", false
 }
 
 // dnsTree renders a DNS response for matching: rcode by name, header
@@ -141,14 +204,14 @@ func rrList(rrs []dns.RR) []any {
 
 // checkDNS validates a DNS step at load time.
 func (l *loader) checkDNS(s *Step, req, expect *yaml.Node) {
-	l.allowKeys(req, "dns", "name", "type", "class", "tcp", "bufsize", "do", "rd")
+	l.allowKeys(req, "dns", "name", "type", "class", "tcp", "bufsize", "do", "rd", "walk")
 	if _, err := parseDNSQuery(s.Request); err != nil {
 		l.fail(req, "%v", err)
 	}
 	if expect == nil {
 		return
 	}
-	l.allowKeys(expect, "dns expect", "rcode", "aa", "tc", "ra", "answer", "authority", "additional", "edns")
+	l.allowKeys(expect, "dns expect", "rcode", "aa", "tc", "ra", "answer", "authority", "additional", "edns", "path")
 	if rc, ok := s.Expect["rcode"].(string); ok {
 		if _, known := dns.StringToRcode[rc]; !known {
 			l.fail(keysOf(expect)["rcode"], "unknown rcode %q", rc)

@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +51,7 @@ type Proc struct {
 	DNS     string
 	HTTP    string // base URL
 	Token   string // its administrator token
+	dnsAddr string // where its bridge listens; "" means 127.0.0.1:0
 	cmd     *exec.Cmd
 	done    chan struct{}
 	waitErr error
@@ -91,10 +94,18 @@ func Start(ctx context.Context, opts Options) (h *Hierarchy, err error) {
 		{&h.Secondary, "secondary", "88.100"},
 		{&h.Enterprise, "enterprise", "88.100.1"},
 	}
+	// Each bridge on its own loopback address, all on one port, so that a
+	// DNS walk can follow glue (which has no port) down the hierarchy.
+	dnsAddrs := make([]string, len(auth)+1)
+	if flags["dns"] {
+		if addrs, err := commonPortAddrs(len(dnsAddrs)); err == nil {
+			dnsAddrs = addrs
+		}
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(auth))
 	for i, a := range auth {
-		p := &Proc{Name: a.name, Holds: a.hold}
+		p := &Proc{Name: a.name, Holds: a.hold, dnsAddr: dnsAddrs[i]}
 		*a.p = p
 		h.procs = append(h.procs, p)
 		wg.Add(1)
@@ -119,7 +130,7 @@ func Start(ctx context.Context, opts Options) (h *Hierarchy, err error) {
 		}
 	}
 	if flags["recursive"] && flags["root"] {
-		h.Recursive = &Proc{Name: "recursive"}
+		h.Recursive = &Proc{Name: "recursive", dnsAddr: dnsAddrs[len(auth)]}
 		h.procs = append(h.procs, h.Recursive)
 		if err := start(ctx, opts, flags, h.Recursive, []string{"--recursive", "--root", h.Root.GRPC}); err != nil {
 			return h, err
@@ -161,7 +172,11 @@ func start(ctx context.Context, opts Options, flags map[string]bool, p *Proc, ex
 		args = append(args, "--log-level", "warn")
 	}
 	if flags["dns"] {
-		args = append(args, "--dns", "127.0.0.1:0")
+		addr := p.dnsAddr
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		args = append(args, "--dns", addr)
 		if flags["dns-zone"] {
 			args = append(args, "--dns-zone", Zone)
 		}
@@ -296,6 +311,52 @@ func (h *Hierarchy) Procs() []*Proc {
 		return nil
 	}
 	return h.procs
+}
+
+// firstDNSHost is the first of the loopback addresses the bridges get
+// (127.0.0.101, .102, ...), clear of the 127.0.0.1x range that the DNS
+// chain tests use on port 53.
+const firstDNSHost = 101
+
+// commonPortAddrs finds a port free on n loopback addresses for both UDP
+// and TCP, and returns the n host:port addresses. The port is released
+// again before the nodes bind it; another process could take it in
+// between, in which case that node fails to start and says so.
+func commonPortAddrs(n int) ([]string, error) {
+	for try := 0; try < 20; try++ {
+		probe, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", firstDNSHost))
+		if err != nil {
+			return nil, err
+		}
+		port := probe.Addr().(*net.TCPAddr).Port
+		probe.Close()
+		var closers []io.Closer
+		var addrs []string
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			addr := fmt.Sprintf("127.0.0.%d:%d", firstDNSHost+i, port)
+			t, err := net.Listen("tcp", addr)
+			if err != nil {
+				ok = false
+				break
+			}
+			closers = append(closers, t)
+			u, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				ok = false
+				break
+			}
+			closers = append(closers, u)
+			addrs = append(addrs, addr)
+		}
+		for _, c := range closers {
+			c.Close()
+		}
+		if ok {
+			return addrs, nil
+		}
+	}
+	return nil, errors.New("no port free on every bridge address")
 }
 
 // tail returns the end of a log file for error messages.
