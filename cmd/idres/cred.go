@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,7 +26,7 @@ func init() {
 }
 
 var credSubcommands = []subcommand{
-	{"issue", "PREFIX --role admin|write|read [--expires D] [--note TEXT]", credIssue},
+	{"issue", "PREFIX --role admin|write|read [--expires D] [--note TEXT] [--token-out FILE]", credIssue},
 	{"list", "[--prefix P] [--revoked] [--all]", credList},
 	{"revoke", "ID", credRevoke},
 }
@@ -54,6 +55,7 @@ func credIssue(ctx context.Context, e *env, args []string, synopsis string) int 
 	role := fs.String("role", "", "admin (manage the subtree, issue credentials), write (identifiers) or read (private values)")
 	expires := fs.String("expires", "", "expiry: a duration from now (720h) or an RFC 3339 time; default never (capped at your own credential's)")
 	note := fs.String("note", "", "free text kept with the credential, e.g. who holds it")
+	out := fs.String("token-out", "", "write the token to this new file (mode 0600) instead of printing it")
 	pos, code, ok := e.parseArgs(fs, args, synopsis)
 	if !ok {
 		return code
@@ -82,6 +84,23 @@ func credIssue(ctx context.Context, e *env, args []string, synopsis string) int 
 		}
 		cr := resp.GetCredential()
 		fmt.Fprintf(e.Stdout, "issued credential %s: role %s on %s, expires %s\n", cr.GetId(), cr.GetRole(), subtreeName(cr.GetPrefix()), expiry(cr.GetExpires()))
+		if *out != "" {
+			// O_EXCL: never overwrite another credential's token file.
+			f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err == nil {
+				_, err = fmt.Fprintln(f, resp.GetToken())
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				// The credential exists but its token is lost: say so, and how to undo it.
+				fmt.Fprintf(e.Stderr, "idres: write --token-out: %v; revoke the unusable credential with: idres cred revoke %s\n", err, cr.GetId())
+				return exitServer
+			}
+			fmt.Fprintf(e.Stdout, "token written to %s (mode 0600)\n", *out)
+			return exitOK
+		}
 		fmt.Fprintf(e.Stdout, "token: %s\n", resp.GetToken())
 		fmt.Fprintln(e.Stderr, "idres: the token is shown only this once; the node keeps only a hash of it")
 		return exitOK

@@ -77,6 +77,8 @@ func TestRegistrarCommands(t *testing.T) {
 		{"audit outside the subtree", acme, []string{"audit", "--prefix", "88.100"}, exitServer, `PermissionDenied`},
 		{"audit since the future", admin, []string{"audit", "--since", "2999-01-01T00:00:00Z"}, exitOK, `^;; seq`},
 		{"audit json", admin, []string{"audit", "--limit", "1", "--json"}, exitOK, `(?s)"call": "FirstStart".*"nextPageToken"`},
+		{"token to a file", admin, []string{"cred", "issue", "88.100.2", "--role", "read", "--token-out", filepath.Join(dir, "r.token")}, exitOK, `token written to .*r\.token \(mode 0600\)`},
+		{"token file never overwritten", admin, []string{"cred", "issue", "88.100.2", "--role", "read", "--token-out", filepath.Join(dir, "r.token")}, exitServer, `file exists; revoke the unusable credential with: idres cred revoke [0-9a-f]{16}`},
 		{"cred list", admin, []string{"cred", "list", "--prefix", "88.100.1"}, exitOK, id + `\s+88\.100\.1\s+admin.*active.*ACME parts`},
 		{"revoke", admin, []string{"cred", "revoke", acme}, exitOK, `revoked credential ` + id},
 		{"revoked token refused", acme, []string{"create", "88.100.1/part-3", "URL=https://x"}, exitServer, `Unauthenticated`},
@@ -90,5 +92,16 @@ func TestRegistrarCommands(t *testing.T) {
 		if code != s.code || !regexp.MustCompile(s.pattern).MatchString(out+errs) {
 			t.Errorf("%s: idres %s: exit %d, want %d matching %q\nstdout: %s\nstderr: %s", s.name, strings.Join(s.args, " "), code, s.code, s.pattern, out, errs)
 		}
+	}
+	// The token file works and is private.
+	raw, err = os.ReadFile(filepath.Join(dir, "r.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "r.token")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if code, _, errs := runCLI(t, nil, "--server", n.GRPCAddr(), "--token-file", filepath.Join(dir, "r.token"), "prefix", "get", "88.100.2"); code != exitOK {
+		t.Errorf("token from --token-out: exit %d: %s", code, errs)
 	}
 }
