@@ -238,4 +238,17 @@ func TestWatchScope(t *testing.T) {
 	if got, want := changeNames(recvChanges(t, st1, 2)), "created 88.100.1/Child;deleted 88.100.1/Child;"; got != want {
 		t.Errorf("child's changes:\n got %s\nwant %s", got, want)
 	}
+
+	// Changes elsewhere advance a caught-up reader's position without
+	// showing it anything, so it would resume from there.
+	quiet, err := e.reg.Watch(e.ctx(writer1), &idresv1.WatchRequest{Prefix: "88.100.1"})
+	e.must(err)
+	first, err = quiet.Recv()
+	e.must(err)
+	e.ident("88.200/more")
+	progress, err := quiet.Recv()
+	e.must(err)
+	if len(progress.GetChanges()) != 0 || progress.GetLastSequence() != first.GetLastSequence()+1 {
+		t.Errorf("after a change outside the subtree: %v, want no changes and last_sequence %d", progress, first.GetLastSequence()+1)
+	}
 }

@@ -51,6 +51,7 @@ func (s *Service) Watch(req *idresv1.WatchRequest, stream grpc.ServerStreamingSe
 	if err := stream.Send(&idresv1.WatchResponse{LastSequence: pos, StartRevision: rev}); err != nil {
 		return err
 	}
+	sent := pos // the last position the reader was told
 	for {
 		// Taken before the read: a commit after the read closes it.
 		wake := s.store.ChangeNotify()
@@ -71,8 +72,18 @@ func (s *Service) Watch(req *idresv1.WatchRequest, stream grpc.ServerStreamingSe
 				if err := stream.Send(&idresv1.WatchResponse{Changes: out, LastSequence: pos}); err != nil {
 					return err
 				}
+				sent = pos
 			}
 			continue
+		}
+		if pos > sent {
+			// Caught up past changes outside the subtree: say so, once per
+			// wake-up, so a reader of a quiet subtree on a busy node
+			// resumes from here, not from a position since trimmed.
+			if err := stream.Send(&idresv1.WatchResponse{LastSequence: pos}); err != nil {
+				return err
+			}
+			sent = pos
 		}
 		if req.GetBacklogOnly() && pos >= end {
 			return nil

@@ -664,7 +664,8 @@ type WatchResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Changes []*Change              `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
 	// The feed position after this response: pass it as after_sequence to
-	// resume. Advances only with changes sent (or in the first response).
+	// resume. A response without changes may only advance it, past changes
+	// outside the prefix, once the watch has caught up.
 	LastSequence uint64 `protobuf:"varint,2,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
 	// The node's revision when the watch started (first response only).
 	StartRevision uint64 `protobuf:"varint,3,opt,name=start_revision,json=startRevision,proto3" json:"start_revision,omitempty"`
