@@ -12,7 +12,7 @@ build:
 
 # Starts a demo node on a fresh data directory; Ctrl-C stops it.
 run: build
-	./scripts/run-demo.sh
+	./cmd/idresd/demo/run-demo.sh
 
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...

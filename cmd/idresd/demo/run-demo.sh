@@ -12,7 +12,7 @@
 #   IDRES_DEMO_GRPC  gRPC address of the parts node (default 127.0.0.1:7420)
 #   BIN              where idres and idresd are (default bin; make run builds them)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 
 BIN=${BIN:-bin}
 DEMO_DIR=${DEMO_DIR:-demo-data}
@@ -21,11 +21,11 @@ PARTS_GRPC=${IDRES_DEMO_GRPC:-127.0.0.1:7420}
 pids=()     # idresd processes started here, stopped by PID on exit
 declare -A node_addr node_dir
 # The demo hierarchy (root, national, secondary, recursive): start_hierarchy, print_hierarchy_tour.
-source scripts/demo-hierarchy.sh
+source cmd/idresd/demo/demo-hierarchy.sh
 # DNS bridges: dns_flags, dns_from_ready, dns_delegate_flags, dns_tour.
-source scripts/demo-dns.sh
+source cmd/idresd/demo/demo-dns.sh
 # HTTP gateways: http_flags, http_from_ready, http_delegate_flags, http_tour.
-source scripts/demo-http.sh
+source cmd/idresd/demo/demo-http.sh
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'run-demo: %s\n' "$*" >&2; exit 1; }
