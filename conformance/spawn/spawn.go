@@ -66,8 +66,27 @@ type Hierarchy struct {
 }
 
 // Start launches the hierarchy and registers its delegations. On error,
-// whatever was started is stopped again.
-func Start(ctx context.Context, opts Options) (h *Hierarchy, err error) {
+// whatever was started is stopped again. A start that lost a port race
+// (a port picked free was taken before a node bound it) is retried with
+// fresh ports and data directories, up to three times.
+func Start(ctx context.Context, opts Options) (*Hierarchy, error) {
+	var h *Hierarchy
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		o := opts
+		o.Dir = filepath.Join(opts.Dir, fmt.Sprintf("try%d", attempt))
+		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+			return nil, err
+		}
+		h, err = startOnce(ctx, o)
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return h, err
+		}
+	}
+	return h, err
+}
+
+func startOnce(ctx context.Context, opts Options) (h *Hierarchy, err error) {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 20 * time.Second
 	}

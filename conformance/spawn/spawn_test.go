@@ -72,3 +72,22 @@ func TestStartReportsEarlyExit(t *testing.T) {
 		}
 	}
 }
+
+// TestStartRetriesLostPortRace: a bind failure is retried with fresh
+// directories (and ports), three times in all, then reported.
+func TestStartRetriesLostPortRace(t *testing.T) {
+	dir := t.TempDir()
+	bin := script(t, usage, "echo 'listen tcp 127.0.0.1:1234: bind: address already in use' >&2\nexit 1")
+	_, err := Start(context.Background(), Options{Binary: bin, Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("got %v, want the bind failure", err)
+	}
+	for _, try := range []string{"try1", "try2", "try3"} {
+		if _, err := os.Stat(filepath.Join(dir, try)); err != nil {
+			t.Errorf("attempt %s: %v", try, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "try4")); err == nil {
+		t.Error("a fourth attempt was made")
+	}
+}
