@@ -1,7 +1,6 @@
 package resolver
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -28,11 +27,14 @@ type Unregistered struct {
 // and the patterns of id's prefix (which must be held here). The caller
 // has found no record for id: an explicit record always wins.
 func LookupUnregistered(tx *store.Tx, id ident.ID) (Unregistered, error) {
-	key := id.Key()
-	if t, err := tx.Tombstone(key); err == nil {
+	// HasTombstone first: a miss then costs one bucket probe, no error
+	// value (this runs on every lookup of an unregistered identifier).
+	if key := id.Key(); tx.HasTombstone(key) {
+		t, err := tx.Tombstone(key)
+		if err != nil {
+			return Unregistered{}, err
+		}
 		return Unregistered{Tombstone: t}, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return Unregistered{}, err
 	}
 	pk := id.PrefixKey()
 	if !tx.HasPatterns(pk) {
