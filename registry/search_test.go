@@ -251,4 +251,31 @@ func TestWatchScope(t *testing.T) {
 	if len(progress.GetChanges()) != 0 || progress.GetLastSequence() != first.GetLastSequence()+1 {
 		t.Errorf("after a change outside the subtree: %v, want no changes and last_sequence %d", progress, first.GetLastSequence()+1)
 	}
+
+	// A watch sends nothing once its credential is revoked or expired.
+	expiring := e.issue("88.100", auth.RoleRead, e.clk.Now().Add(time.Hour))
+	for _, tt := range []struct {
+		name  string
+		tok   string
+		after func()
+	}{
+		{"revoked", reader100, func() {
+			_, err := e.reg.RevokeCredential(e.ctx(e.root), &idresv1.RevokeCredentialRequest{Id: strings.Split(reader100, ".")[0]})
+			e.must(err)
+		}},
+		{"expired", expiring, func() { e.clk.Advance(2 * time.Hour) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := e.reg.Watch(e.ctx(tt.tok), &idresv1.WatchRequest{Prefix: "88.100"})
+			e.must(err)
+			_, err = st.Recv()
+			e.must(err)
+			tt.after()
+			e.ident("88.100/after-" + tt.name)
+			resp, err := st.Recv()
+			if rcode(err) != "Unauthenticated" {
+				t.Errorf("watch after its credential was %s: %v, %v; want Unauthenticated", tt.name, resp, err)
+			}
+		})
+	}
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -27,11 +28,12 @@ func (s *Service) Watch(req *idresv1.WatchRequest, stream grpc.ServerStreamingSe
 		return rpcerr.Status(ctx, err)
 	}
 	scope := ident.Fold(req.GetPrefix())
-	if _, err := authorize(ctx, scope, auth.RoleRead); err != nil {
+	cred, err := authorize(ctx, scope, auth.RoleRead)
+	if err != nil {
 		return rpcerr.Status(ctx, err)
 	}
 	var pos, rev, end uint64
-	err := s.store.View(func(tx *store.Tx) (err error) {
+	err = s.store.View(func(tx *store.Tx) (err error) {
 		rev, end = tx.Revision(), tx.LastSequence()
 		switch {
 		case req.GetAfterSequence() > 0:
@@ -56,7 +58,13 @@ func (s *Service) Watch(req *idresv1.WatchRequest, stream grpc.ServerStreamingSe
 		// Taken before the read: a commit after the read closes it.
 		wake := s.store.ChangeNotify()
 		var batch []*idresv1.Change
-		err := s.store.View(func(tx *store.Tx) (err error) { batch, err = tx.Changes(pos, watchBatch); return err })
+		err := s.store.View(func(tx *store.Tx) (err error) {
+			if err := stillValid(tx, cred, s.store.Now()); err != nil {
+				return err
+			}
+			batch, err = tx.Changes(pos, watchBatch)
+			return err
+		})
 		if err != nil {
 			return rpcerr.Status(ctx, err)
 		}
@@ -103,4 +111,15 @@ func (s *Service) Watch(req *idresv1.WatchRequest, stream grpc.ServerStreamingSe
 func changePrefix(identifier string) string {
 	p, _, _ := strings.Cut(identifier, "/")
 	return ident.Fold(p)
+}
+
+// stillValid checks, before a watch sends more, that the credential it
+// started with is neither revoked nor expired since: a stream outlives the
+// check the interceptor made when it opened.
+func stillValid(tx *store.Tx, c *store.Credential, now time.Time) error {
+	cur, err := tx.Credential(c.ID)
+	if err != nil || !cur.Revoked.IsZero() || !cur.Expires.IsZero() && !now.Before(cur.Expires) {
+		return auth.ErrUnauthenticated
+	}
+	return nil
 }

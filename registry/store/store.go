@@ -157,6 +157,10 @@ func (s *Store) init() error {
 	})
 }
 
+// Now is the store's clock (Options.Now), for checks that must agree with
+// the times it stamps.
+func (s *Store) Now() time.Time { return s.now() }
+
 // Path is the file's path.
 func (s *Store) Path() string { return s.path }
 
