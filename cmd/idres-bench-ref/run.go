@@ -419,7 +419,15 @@ func (r *runner) dnsCompare(main *node, zonefile, queries string) error {
 	}
 	corePort := freePort()
 	corefile := filepath.Join(r.work, "Corefile")
-	os.WriteFile(corefile, fmt.Appendf(nil, "id.example.:%d {\n  bind 127.0.0.1\n  file %s\n}\n", corePort, zonefile), 0o644)
+	// The zone file's apex is the held prefix's zone (e.g.
+	// 100.88.id.example.), which is what CoreDNS must serve.
+	origin := "id.example."
+	if zf, err := os.ReadFile(zonefile); err == nil {
+		if m := zoneOrigin.FindSubmatch(zf); m != nil {
+			origin = string(m[1])
+		}
+	}
+	os.WriteFile(corefile, fmt.Appendf(nil, "%s:%d {\n  bind 127.0.0.1\n  file %s\n}\n", origin, corePort, zonefile), 0o644)
 	core, err := r.start(r.corednsBin, "-conf", corefile)
 	if err != nil {
 		return err
@@ -475,6 +483,7 @@ func (r *runner) dnsCompare(main *node, zonefile, queries string) error {
 }
 
 var (
+	zoneOrigin = regexp.MustCompile(`(?m)^\$ORIGIN\s+(\S+)`)
 	dnsperfQPS = regexp.MustCompile(`Queries per second:\s+([0-9.]+)`)
 	dnsperfAvg = regexp.MustCompile(`Average Latency \(s\):\s+([0-9.]+)`)
 	dnsperfOK  = regexp.MustCompile(`Queries completed:\s+([0-9]+)`)
