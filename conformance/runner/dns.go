@@ -2,9 +2,12 @@ package runner
 
 import (
 	"context"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 	"gopkg.in/yaml.v3"
@@ -24,6 +27,10 @@ type dnsQuery struct {
 	// has no port (DNS-009), so every bridge on the way must listen on the
 	// port of the first one, each on its own address (DNS-017).
 	Walk bool
+	// Raw, when set, is sent as the whole UDP datagram instead of a
+	// question (malformed-query cases); the answer, if any within a
+	// second, is parsed only for its header.
+	Raw []byte
 }
 
 // maxWalk bounds the referrals a walk follows (a prefix has at most 16
@@ -33,9 +40,17 @@ const maxWalk = 16
 func parseDNSQuery(t any) (dnsQuery, error) {
 	m, _ := t.(map[string]any)
 	q := dnsQuery{}
+	if raw, ok := m["raw"].(string); ok {
+		b, err := hex.DecodeString(strings.ReplaceAll(raw, " ", ""))
+		if err != nil || len(b) == 0 {
+			return q, fmt.Errorf("dns: raw must be hex bytes")
+		}
+		q.Raw = b
+		return q, nil
+	}
 	q.Name, _ = m["name"].(string)
 	if q.Name == "" {
-		return q, fmt.Errorf("dns: name is required")
+		return q, fmt.Errorf("dns: name (or raw) is required")
 	}
 	q.Name = dns.Fqdn(q.Name)
 	typ, _ := m["type"].(string)
@@ -72,6 +87,18 @@ func (r *run) dnsStep(ctx context.Context, s *Step, req any, v *vars) (any, []st
 	q, err := parseDNSQuery(req)
 	if err != nil {
 		return nil, nil, err
+	}
+	if q.Raw != nil {
+		got, err := rawExchange(ctx, r.t.Nodes[s.Node].DNS, q.Raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		want, err := v.expand(s.Expect)
+		if err != nil {
+			return nil, nil, err
+		}
+		wm, _ := want.(map[string]any)
+		return got, match("", wm, got), nil
 	}
 	msg := new(dns.Msg)
 	msg.SetQuestion(q.Name, q.Type)
@@ -120,6 +147,35 @@ func (r *run) dnsStep(ctx context.Context, s *Step, req any, v *vars) (any, []st
 	}
 	wm, _ := want.(map[string]any)
 	return got, match("", wm, got), nil
+}
+
+// rawExchange sends one raw UDP datagram and waits a second for an
+// answer: {answered: false} when none comes, else {answered: true, rcode}
+// from the answer's header (which is all a malformed query can expect).
+func rawExchange(ctx context.Context, addr string, raw []byte) (map[string]any, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dns raw to %s: %w", addr, err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write(raw); err != nil {
+		return nil, fmt.Errorf("dns raw to %s: %w", addr, err)
+	}
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 65535)
+	n, err := conn.Read(buf)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return map[string]any{"answered": false}, nil
+		}
+		return nil, fmt.Errorf("dns raw from %s: %w", addr, err)
+	}
+	if n < 12 {
+		return map[string]any{"answered": true, "rcode": "short answer"}, nil
+	}
+	return map[string]any{"answered": true, "rcode": dns.RcodeToString[int(buf[3]&0x0f)]}, nil
 }
 
 // referralTarget returns the next server of a referral answer (NOERROR,
@@ -204,14 +260,14 @@ func rrList(rrs []dns.RR) []any {
 
 // checkDNS validates a DNS step at load time.
 func (l *loader) checkDNS(s *Step, req, expect *yaml.Node) {
-	l.allowKeys(req, "dns", "name", "type", "class", "tcp", "bufsize", "do", "rd", "walk")
+	l.allowKeys(req, "dns", "name", "type", "class", "tcp", "bufsize", "do", "rd", "walk", "raw")
 	if _, err := parseDNSQuery(s.Request); err != nil {
 		l.fail(req, "%v", err)
 	}
 	if expect == nil {
 		return
 	}
-	l.allowKeys(expect, "dns expect", "rcode", "aa", "tc", "ra", "answer", "authority", "additional", "edns", "path")
+	l.allowKeys(expect, "dns expect", "rcode", "aa", "tc", "ra", "answer", "authority", "additional", "edns", "path", "answered")
 	if rc, ok := s.Expect["rcode"].(string); ok {
 		if _, known := dns.StringToRcode[rc]; !known {
 			l.fail(keysOf(expect)["rcode"], "unknown rcode %q", rc)
