@@ -41,6 +41,11 @@
 //   - a DNS question: "dns: {name, type, class, tcp, bufsize, do, rd}";
 //     expect holds rcode, aa, tc, ra, answer, authority, additional (lists
 //     of {name, type, class, ttl, data, txt, text}) and edns {bufsize, do}.
+//     With "walk: true" the runner follows NS and glue from the step's node
+//     to the final answer (glue has no port: every bridge must listen on
+//     the first one's port) and adds path, the servers asked. "raw: HEX"
+//     sends those bytes as the datagram; expect then holds answered and
+//     rcode (from the answer's header).
 //   - an HTTP request: "http: {method, path, headers, body}", redirects not
 //     followed; expect holds status, headers (names case-insensitive), body
 //     and json.
