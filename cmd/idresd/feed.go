@@ -14,6 +14,15 @@ import (
 func feedFlags(fs *flag.FlagSet, cfg *node.Config) {
 	fs.IntVar(&cfg.FeedRetainChanges, "feed-retain", store.DefaultRetainChanges, "identifier changes the change feed (Registry.Watch) keeps at least")
 	fs.DurationVar(&cfg.FeedRetainAge, "feed-retain-age", 0, "also drop changes older than this from the change feed, e.g. 168h (0: by count only)")
+	fs.Func("invalidate-feed", "recursive node: follow the change feed of PREFIX@ADDR (an authoritative node) and drop cached answers as they change; repeatable", func(s string) error {
+		sub, err := node.ParseFeedSubscription(s, "")
+		if err != nil {
+			return err
+		}
+		cfg.Recursive.Invalidate = append(cfg.Recursive.Invalidate, sub)
+		return nil
+	})
+	fs.StringVar(&cfg.Recursive.InvalidateTokenFile, "invalidate-token-file", "", "file holding a credential with read on the --invalidate-feed prefixes")
 }
 
 // runReindex is `idresd reindex --data DIR`: offline, it rebuilds the

@@ -93,6 +93,8 @@ type Node struct {
 	AdminTokenPath string
 
 	stopOnce sync.Once
+
+	stopInvalidation context.CancelFunc // ends the feed followers (invalidate.go)
 }
 
 // Start opens the store and starts the listeners. On error everything
@@ -157,6 +159,9 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	res, err := n.resolverFor(authority)
 	if err != nil {
+		return nil, err
+	}
+	if err := n.startInvalidation(); err != nil {
 		return nil, err
 	}
 	idresv1.RegisterResolverServer(n.grpc, resolver.NewService(res))
@@ -230,6 +235,9 @@ func (n *Node) Stop(ctx context.Context) error {
 			}
 		} else if n.grpcLis != nil {
 			n.grpcLis.Close()
+		}
+		if n.stopInvalidation != nil {
+			n.stopInvalidation()
 		}
 		if n.walker != nil {
 			n.walker.Close()

@@ -26,6 +26,11 @@ type RecursiveConfig struct {
 	// UpstreamTimeout bounds each call to one upstream endpoint; 0 means
 	// recursive.DefaultUpstreamTimeout.
 	UpstreamTimeout time.Duration
+	// Invalidate lists authoritative nodes' change feeds to follow, dropping
+	// a cached answer as soon as its identifier changes (invalidate.go);
+	// InvalidateTokenFile holds the read credential for those without one.
+	Invalidate          []FeedSubscription
+	InvalidateTokenFile string
 }
 
 // Enabled reports whether the node recurses.
