@@ -213,8 +213,14 @@ func (r *run) prepareRunPrefix(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// deepestHeld returns the deepest prefix the caller manages on the node
-// (the first in listing order among equals), or "" when it holds none.
+// maxBaseDepth keeps room below the base prefix for the run prefix, the
+// case prefix and up to three more segments that cases add, within the
+// 16 segments of ID-002.
+const maxBaseDepth = 11
+
+// deepestHeld returns the deepest prefix (of at most maxBaseDepth
+// segments) the caller manages on the node, the first in listing order
+// among equals, or "" when it holds none.
 func deepestHeld(ctx context.Context, c *client.Client) (string, error) {
 	best, depth := "", -1
 	tok := ""
@@ -228,7 +234,7 @@ func deepestHeld(ctx context.Context, c *client.Client) (string, error) {
 			if p.Prefix != "" {
 				d = strings.Count(p.Prefix, ".") + 1
 			}
-			if d > depth {
+			if d > depth && d <= maxBaseDepth {
 				best, depth = p.Prefix, d
 			}
 		}
