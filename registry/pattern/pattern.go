@@ -54,6 +54,8 @@ type Pattern struct {
 	parts []part
 	names []string
 	max   int // longest suffix it can match, in bytes
+	// tokens is true when some capture is a token.
+	tokens bool
 }
 
 type capKind int
@@ -135,6 +137,7 @@ func Parse(src string) (*Pattern, error) {
 			flush()
 			p.parts = append(p.parts, part{cap: cp})
 			p.names = append(p.names, cp.name)
+			p.tokens = p.tokens || cp.kind == kindToken
 			p.max += cp.maxLen
 			i += end + 1
 		case c == '/' && i == 0:
@@ -239,27 +242,54 @@ func (c *capture) accepts(s string) bool {
 // Match matches a folded suffix (ident.ID.Key's suffix) and returns the
 // captures by name. Captures are tried longest first, left to right, so
 // an ambiguous pattern still matches one way only.
+//
+// Its cost is bounded whatever the suffix: each (part, position) pair is
+// tried once (failures are memoised), and a token capture tests each
+// length in constant time from the run of token bytes at its position.
 func (p *Pattern) Match(suffix string) (map[string]string, bool) {
 	if len(suffix) > p.max {
 		return nil, false
 	}
+	// The literals that open and close the pattern must be there: most
+	// misses end here, before any backtracking.
+	if first := p.parts[0]; first.cap == nil && !strings.HasPrefix(suffix, first.lit) {
+		return nil, false
+	}
+	if last := p.parts[len(p.parts)-1]; last.cap == nil && !strings.HasSuffix(suffix, last.lit) {
+		return nil, false
+	}
+	// run[i] is how many token bytes start at i.
+	var run []uint16
+	if p.tokens {
+		run = make([]uint16, len(suffix)+1)
+		for i := len(suffix) - 1; i >= 0; i-- {
+			if isTokenByte(suffix[i]) {
+				run[i] = run[i+1] + 1
+			}
+		}
+	}
 	vals := make([]string, len(p.names))
-	// failed memoises (part, position) pairs that cannot lead to a match,
-	// which bounds the work by parts x length x MaxTokenLen.
-	var failed map[[2]int]bool
+	width := len(suffix) + 1
+	var failed []bool
 	var try func(pi, pos, ci int) bool
 	try = func(pi, pos, ci int) bool {
 		if pi == len(p.parts) {
 			return pos == len(suffix)
 		}
-		if failed[[2]int{pi, pos}] {
+		if failed != nil && failed[pi*width+pos] {
 			return false
 		}
 		pt := p.parts[pi]
 		ok := false
-		if pt.cap == nil {
+		switch {
+		case pt.cap == nil:
 			ok = strings.HasPrefix(suffix[pos:], pt.lit) && try(pi+1, pos+len(pt.lit), ci)
-		} else {
+		case pt.cap.kind == kindToken:
+			for n := min(pt.cap.maxLen, int(run[pos])); n >= pt.cap.minLen && !ok; n-- {
+				vals[ci] = suffix[pos : pos+n]
+				ok = try(pi+1, pos+n, ci+1)
+			}
+		default:
 			for n := min(pt.cap.maxLen, len(suffix)-pos); n >= pt.cap.minLen && !ok; n-- {
 				if pt.cap.accepts(suffix[pos : pos+n]) {
 					vals[ci] = suffix[pos : pos+n]
@@ -269,9 +299,9 @@ func (p *Pattern) Match(suffix string) (map[string]string, bool) {
 		}
 		if !ok {
 			if failed == nil {
-				failed = map[[2]int]bool{}
+				failed = make([]bool, len(p.parts)*width)
 			}
-			failed[[2]int{pi, pos}] = true
+			failed[pi*width+pos] = true
 		}
 		return ok
 	}
