@@ -49,20 +49,16 @@ func runAudit(ctx context.Context, e *env, args []string) int {
 	}
 	return e.withPager(ctx, func(ctx context.Context, c *client.Client) int {
 		out := &idresv1.ListAuditResponse{}
-		for {
-			cctx, cancel := e.call(ctx)
-			resp, err := c.ListAudit(cctx, req)
-			cancel()
-			if err != nil {
-				return e.fail(err)
-			}
+		next, err := e.pages(ctx, req.PageToken, *all, func(ctx context.Context, tok string) (string, error) {
+			req.PageToken = tok
+			resp, err := c.ListAudit(ctx, req)
 			out.Records = append(out.Records, resp.GetRecords()...)
-			out.NextPageToken = resp.GetNextPageToken()
-			if !*all || out.NextPageToken == "" {
-				break
-			}
-			req.PageToken = out.NextPageToken
+			return resp.GetNextPageToken(), err
+		})
+		if err != nil {
+			return e.fail(err)
 		}
+		out.NextPageToken = next
 		if e.JSON {
 			return e.printJSON(out)
 		}

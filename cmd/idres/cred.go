@@ -126,21 +126,17 @@ func credList(ctx context.Context, e *env, args []string, synopsis string) int {
 	}
 	return e.withPager(ctx, func(ctx context.Context, c *client.Client) int {
 		out := &idresv1.ListCredentialsResponse{}
-		req := &idresv1.ListCredentialsRequest{Prefix: *prefix, IncludeRevoked: *revoked, PageSize: uint32(*size), PageToken: *token}
-		for {
-			cctx, cancel := e.call(ctx)
-			resp, err := c.ListCredentials(cctx, req)
-			cancel()
-			if err != nil {
-				return e.fail(err)
-			}
+		req := &idresv1.ListCredentialsRequest{Prefix: *prefix, IncludeRevoked: *revoked, PageSize: uint32(*size)}
+		next, err := e.pages(ctx, *token, *all, func(ctx context.Context, tok string) (string, error) {
+			req.PageToken = tok
+			resp, err := c.ListCredentials(ctx, req)
 			out.Credentials = append(out.Credentials, resp.GetCredentials()...)
-			out.NextPageToken = resp.GetNextPageToken()
-			if !*all || out.NextPageToken == "" {
-				break
-			}
-			req.PageToken = out.NextPageToken
+			return resp.GetNextPageToken(), err
+		})
+		if err != nil {
+			return e.fail(err)
 		}
+		out.NextPageToken = next
 		if e.JSON {
 			return e.printJSON(out)
 		}

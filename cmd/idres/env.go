@@ -254,6 +254,21 @@ func (e *env) withClient(ctx context.Context, f func(ctx context.Context, c *cli
 	return f(cctx, c)
 }
 
+// pages fetches the page at token and, with all, every page after it,
+// each call bounded by --timeout; fetch returns the next page's token. It
+// returns the token after the last page fetched ("" at the end).
+func (e *env) pages(ctx context.Context, token string, all bool, fetch func(ctx context.Context, token string) (string, error)) (string, error) {
+	for {
+		cctx, cancel := e.call(ctx)
+		next, err := fetch(cctx, token)
+		cancel()
+		if err != nil || !all || next == "" {
+			return next, err
+		}
+		token = next
+	}
+}
+
 // withPager is withClient for commands that make many calls (paging,
 // streams): ctx carries only cancellation, and f bounds each call itself
 // with e.call.

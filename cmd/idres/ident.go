@@ -186,16 +186,12 @@ func runList(ctx context.Context, e *env, args []string) int {
 	}
 	return e.withPager(ctx, func(ctx context.Context, c *client.Client) int {
 		out := &idresv1.ListIdentifiersResponse{}
-		req := &idresv1.ListIdentifiersRequest{Prefix: pos[0], PageSize: uint32(*size), PageToken: *token}
 		printed := false
-		for {
-			cctx, cancel := e.call(ctx)
-			resp, err := c.ListIdentifiers(cctx, req)
-			cancel()
+		next, err := e.pages(ctx, *token, *all, func(ctx context.Context, tok string) (string, error) {
+			resp, err := c.ListIdentifiers(ctx, &idresv1.ListIdentifiersRequest{Prefix: pos[0], PageSize: uint32(*size), PageToken: tok})
 			if err != nil {
-				return e.fail(err)
+				return "", err
 			}
-			out.NextPageToken = resp.GetNextPageToken()
 			if e.JSON {
 				out.Identifiers = append(out.Identifiers, resp.GetIdentifiers()...)
 			} else {
@@ -204,11 +200,12 @@ func runList(ctx context.Context, e *env, args []string) int {
 				printIdentifierList(e, resp.GetIdentifiers(), !printed)
 				printed = true
 			}
-			if !*all || out.NextPageToken == "" {
-				break
-			}
-			req.PageToken = out.NextPageToken
+			return resp.GetNextPageToken(), nil
+		})
+		if err != nil {
+			return e.fail(err)
 		}
+		out.NextPageToken = next
 		if e.JSON {
 			return e.printJSON(out)
 		}

@@ -130,21 +130,15 @@ func prefixList(ctx context.Context, e *env, args []string, synopsis string) int
 	}
 	return e.withPager(ctx, func(ctx context.Context, c *client.Client) int {
 		out := &idresv1.ListPrefixesResponse{}
-		req := &idresv1.ListPrefixesRequest{PageSize: uint32(*size), PageToken: *token}
-		for {
-			cctx, cancel := e.call(ctx)
-			resp, err := c.ListPrefixes(cctx, req)
-			cancel()
-			if err != nil {
-				return e.fail(err)
-			}
+		next, err := e.pages(ctx, *token, *all, func(ctx context.Context, tok string) (string, error) {
+			resp, err := c.ListPrefixes(ctx, &idresv1.ListPrefixesRequest{PageSize: uint32(*size), PageToken: tok})
 			out.Prefixes = append(out.Prefixes, resp.GetPrefixes()...)
-			out.NextPageToken = resp.GetNextPageToken()
-			if !*all || out.NextPageToken == "" {
-				break
-			}
-			req.PageToken = out.NextPageToken
+			return resp.GetNextPageToken(), err
+		})
+		if err != nil {
+			return e.fail(err)
 		}
+		out.NextPageToken = next
 		if e.JSON {
 			return e.printJSON(out)
 		}

@@ -45,20 +45,16 @@ func runSearch(ctx context.Context, e *env, args []string) int {
 		PageSize: uint32(*limit), PageToken: *token}
 	return e.withPager(ctx, func(ctx context.Context, c *client.Client) int {
 		out := &idresv1.SearchResponse{}
-		for {
-			cctx, cancel := e.call(ctx)
-			resp, err := c.Search(cctx, req)
-			cancel()
-			if err != nil {
-				return e.fail(err)
-			}
+		next, err := e.pages(ctx, req.PageToken, *all, func(ctx context.Context, tok string) (string, error) {
+			req.PageToken = tok
+			resp, err := c.Search(ctx, req)
 			out.Hits = append(out.Hits, resp.GetHits()...)
-			out.NextPageToken = resp.GetNextPageToken()
-			if !*all || out.NextPageToken == "" {
-				break
-			}
-			req.PageToken = out.NextPageToken
+			return resp.GetNextPageToken(), err
+		})
+		if err != nil {
+			return e.fail(err)
 		}
+		out.NextPageToken = next
 		if e.JSON {
 			return e.printJSON(out)
 		}
