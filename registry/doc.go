@@ -4,5 +4,7 @@
 // store transactions. Every change is written through update (audit.go),
 // which appends its audit record in the same transaction; values are
 // checked against the prefix's metadata template (templates.go) there
-// too. Errors leave through rpcerr.Status only.
+// too. Patterns (patterns.go) are checked by package pattern before they
+// are stored; a delete may leave a tombstone (tombstones.go). Errors leave
+// through rpcerr.Status only.
 package registry
