@@ -230,6 +230,11 @@ func TestUpgradeFromVersion2(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A backup of an older version verifies (restore puts it in place;
+	// Open upgrades it).
+	if info, err := store.Verify(filepath.Join(dir, store.FileName)); err != nil || info.SchemaVersion != 2 || info.Identifiers != 2 {
+		t.Errorf("Verify of a version-2 file = %+v, %v; want version 2 with 2 identifiers", info, err)
+	}
 	s = openWith(t, dir, store.Options{})
 	view(t, s, func(tx *store.Tx) error {
 		if err := tx.CheckIndex(); err != nil {

@@ -34,8 +34,9 @@ type FileInfo struct {
 }
 
 // Verify opens the store file at path read-only and checks that it is an
-// idres store of this schema version whose pages pass bbolt's consistency
-// check. It never modifies the file.
+// idres store of this schema version, or of an older one Open upgrades
+// (a backup taken before idresd was upgraded), whose pages pass bbolt's
+// consistency check. It never modifies the file.
 func Verify(path string) (FileInfo, error) {
 	var info FileInfo
 	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
@@ -53,10 +54,16 @@ func Verify(path string) (FileInfo, error) {
 			return fmt.Errorf("%w: schema version unreadable", ErrSchema)
 		}
 		info.SchemaVersion = binary.BigEndian.Uint32(raw)
-		if info.SchemaVersion != SchemaVersion {
+		if info.SchemaVersion != SchemaVersion && !upgradable(info.SchemaVersion) {
 			return fmt.Errorf("%w: file has version %d; this idres reads version %d", ErrSchema, info.SchemaVersion, SchemaVersion)
 		}
-		for _, name := range allBuckets {
+		// An older file lacks the buckets its upgrade adds; it has those
+		// of version 1, which every version keeps.
+		need := allBuckets
+		if info.SchemaVersion != SchemaVersion {
+			need = [][]byte{bucketMeta, bucketPrefixes, bucketDelegations, bucketIdentifiers, bucketCredentials}
+		}
+		for _, name := range need {
 			if btx.Bucket(name) == nil {
 				return fmt.Errorf("%w: bucket %s missing", ErrSchema, name)
 			}
@@ -80,4 +87,17 @@ func Verify(path string) (FileInfo, error) {
 		return info, fmt.Errorf("verify %s: %w", path, err)
 	}
 	return info, nil
+}
+
+// upgradable reports whether Open can upgrade a file of version v.
+func upgradable(v uint32) bool {
+	if v == 0 || v >= SchemaVersion {
+		return false
+	}
+	for ; v < SchemaVersion; v++ {
+		if migrations[v] == nil {
+			return false
+		}
+	}
+	return true
 }
