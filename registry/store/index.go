@@ -53,7 +53,12 @@ func indexRange(pk, typ string) []byte {
 }
 
 func indexKey(pk, typ string, data []byte, idKey string) []byte {
-	k := indexRange(pk, typ)
+	// One allocation in the common case (no 0x00 to escape): an import
+	// builds several keys per identifier.
+	k := make([]byte, 0, len(pk)+len(typ)+min(len(data), IndexedDataLen)+len(idKey)+8)
+	k = append(append(k, prefixKey(pk)...), 0)
+	k = appendEsc(k, []byte(typ))
+	k = append(k, termWhole...)
 	if len(data) > IndexedDataLen {
 		k = appendEsc(k, data[:IndexedDataLen])
 		k = append(k, termCut...)
