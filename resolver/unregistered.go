@@ -3,6 +3,9 @@ package resolver
 import (
 	"fmt"
 	"strings"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
@@ -36,12 +39,13 @@ func LookupUnregistered(tx *store.Tx, id ident.ID) (Unregistered, error) {
 		}
 		return Unregistered{Tombstone: t}, nil
 	}
-	pk := id.PrefixKey()
-	if !tx.HasPatterns(pk) {
-		return Unregistered{}, nil
-	}
-	pats, err := tx.Patterns(pk)
-	if err != nil {
+	var pats []*idresv1.Pattern
+	err := tx.ForEachPatternRaw(id.PrefixKey(), func(raw []byte) error {
+		p, err := decodedPattern(raw)
+		pats = append(pats, p)
+		return err
+	})
+	if err != nil || len(pats) == 0 {
 		return Unregistered{}, err
 	}
 	d, src, err := pattern.Derive(pats, id)
@@ -65,4 +69,35 @@ func GoneMessage(t *idresv1.Tombstone) string {
 		fmt.Fprintf(&b, "; successor %s", t.GetSuccessor())
 	}
 	return b.String()
+}
+
+// decoded holds pattern records by their stored encoding, so a lookup that
+// falls through to a pattern does not decode it again. An entry never goes
+// stale (changed records have other bytes); the map is dropped whole when
+// it reaches maxDecoded entries. Records in it are shared: read only.
+var decoded struct {
+	sync.RWMutex
+	m map[string]*idresv1.Pattern
+}
+
+const maxDecoded = 4096
+
+func decodedPattern(raw []byte) (*idresv1.Pattern, error) {
+	decoded.RLock()
+	p, ok := decoded.m[string(raw)]
+	decoded.RUnlock()
+	if ok {
+		return p, nil
+	}
+	p = &idresv1.Pattern{}
+	if err := proto.Unmarshal(raw, p); err != nil {
+		return nil, fmt.Errorf("decode pattern: %w", err)
+	}
+	decoded.Lock()
+	if decoded.m == nil || len(decoded.m) >= maxDecoded {
+		decoded.m = make(map[string]*idresv1.Pattern)
+	}
+	decoded.m[string(raw)] = p
+	decoded.Unlock()
+	return p, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
 )
@@ -30,8 +32,17 @@ func Derive(recs []*idresv1.Pattern, id ident.ID) (*idresv1.Identifier, string, 
 				return nil, "", fmt.Errorf("expand pattern %q of %q: %w", rec.Pattern, rec.Prefix, err)
 			}
 			// A field-by-field copy: proto.Clone's reflection costs more
-			// than the whole match.
-			out.Values = append(out.Values, &idresv1.Value{Index: v.Index, Type: v.Type, Data: []byte(data), Ttl: v.Ttl, Timestamp: v.Timestamp, PublicRead: v.PublicRead})
+			// than the whole match. rec may be shared by concurrent
+			// lookups (a cache of decoded records), so the optional fields
+			// get their own pointers; the timestamp is shared, read only.
+			dv := &idresv1.Value{Index: v.Index, Type: v.Type, Data: []byte(data), Timestamp: v.Timestamp}
+			if v.Ttl != nil {
+				dv.Ttl = proto.Uint32(*v.Ttl)
+			}
+			if v.PublicRead != nil {
+				dv.PublicRead = proto.Bool(*v.PublicRead)
+			}
+			out.Values = append(out.Values, dv)
 		}
 		return out, rec.Pattern, nil
 	}

@@ -67,3 +67,17 @@ func (tx *Tx) DeletePattern(pk, src string) (*idresv1.Pattern, error) {
 	}
 	return old, tx.tx.Bucket(bucketPatterns).Delete(key)
 }
+
+// ForEachPatternRaw calls fn with the stored encoding of each pattern of
+// the folded prefix pk, in key order. raw is valid only during fn: it
+// lets a reader that caches decoded patterns skip decoding them.
+func (tx *Tx) ForEachPatternRaw(pk string, fn func(raw []byte) error) error {
+	start := append(prefixKey(pk), 0)
+	c := tx.tx.Bucket(bucketPatterns).Cursor()
+	for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, start); k, v = c.Next() {
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
