@@ -167,6 +167,9 @@ func (g *Gateway) answerPage(w http.ResponseWriter, r *http.Request, resp *idres
 			return
 		}
 		d.Message = ""
+		if p := resp.DerivedFromPattern; p != "" {
+			d.Message = "This identifier has no record of its own; its values come from the pattern " + p + "."
+		}
 		for _, v := range vals {
 			d.Values = append(d.Values, toPageRow(v))
 		}

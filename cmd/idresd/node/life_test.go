@@ -73,6 +73,11 @@ func startLifeNode(t *testing.T) *lifeNode {
 			return err
 		},
 		func() error {
+			_, err := l.admin.SetPattern(ctx, &idresv1.SetPatternRequest{Pattern: &idresv1.Pattern{Prefix: "88.100", Pattern: "NOTE-{n:1-99}",
+				Values: []*idresv1.Value{val(1, "note", "note number {n}", 0)}}})
+			return err
+		},
+		func() error {
 			_, err := l.admin.CreateIdentifier(ctx, &idresv1.CreateIdentifierRequest{Identifier: "88.100/PUMP-000007", Values: []*idresv1.Value{val(1, "URL", "https://example.com/special", 0)}})
 			return err
 		},
@@ -270,6 +275,10 @@ func TestLifeOverHTTP(t *testing.T) {
 	}
 	if resp, _ := get(httpgw.PagePath("88.100/PUMP-000042"), ""); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://example.com/pumps/000042" {
 		t.Errorf("derived page: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := get(httpgw.PagePath("88.100/NOTE-7"), ""); resp.StatusCode != 200 || !strings.Contains(string(body), "note number 7") ||
+		!strings.Contains(string(body), "values come from the pattern NOTE-{n:1-99}") {
+		t.Errorf("derived page without a URL: %d %.300s", resp.StatusCode, body)
 	}
 	rec.Tombstone = nil
 	resp, body = get(httpgw.APIPath("88.100/old"), "")
