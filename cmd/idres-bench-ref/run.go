@@ -34,6 +34,8 @@ type runner struct {
 	importBatch    int
 	sortWindow     int
 
+	loadStart string // load average when the run began
+
 	procs   []*exec.Cmd
 	results []*result
 	notes   []string
@@ -93,6 +95,7 @@ func runBench(args []string) error {
 	r.log = logf
 	defer logf.Close()
 	defer r.stopAll()
+	r.loadStart = loadAvg()
 	start := time.Now()
 	if err := r.all(); err != nil {
 		r.notes = append(r.notes, "stopped early: "+err.Error())
