@@ -33,13 +33,13 @@ proto:
 	  $(PROTOS)
 
 # Side by side with reference servers (bare grpc-go, raw bbolt, CoreDNS);
-# writes bench/results.md and bench/results.svg. N identifiers, RUNS runs of
-# DURATION each (see scripts/bench.sh). bench-go runs the Go benchmarks.
+# writes cmd/idres-bench-ref/results/results.md and cmd/idres-bench-ref/results/results.svg. N identifiers, RUNS runs of
+# DURATION each (see cmd/idres-bench-ref/bench.sh). bench-go runs the Go benchmarks.
 N        ?= 1000000
 RUNS     ?= 3
 DURATION ?= 10s
 bench:
-	N=$(N) RUNS=$(RUNS) DURATION=$(DURATION) GO=$(GO) ./scripts/bench.sh
+	N=$(N) RUNS=$(RUNS) DURATION=$(DURATION) GO=$(GO) ./cmd/idres-bench-ref/bench.sh
 
 bench-go: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...

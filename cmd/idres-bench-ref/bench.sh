@@ -2,19 +2,19 @@
 # make bench: builds idres, installs the reference tooling (dnsperf from
 # Debian, CoreDNS from the Go module proxy into a bench-local GOBIN), then
 # runs `idres-bench-ref run`, which measures idres and the references side
-# by side and writes bench/results.md and bench/results.svg.
+# by side and writes cmd/idres-bench-ref/results/results.md and cmd/idres-bench-ref/results/results.svg.
 #
-#   N=1000000 RUNS=3 DURATION=10s OUT=bench/results.md scripts/bench.sh
+#   N=1000000 RUNS=3 DURATION=10s OUT=cmd/idres-bench-ref/results/results.md cmd/idres-bench-ref/bench.sh
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 N=${N:-1000000}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10s}
-OUT=${OUT:-bench/results.md}
+OUT=${OUT:-cmd/idres-bench-ref/results/results.md}
 WORK=${WORK:-${TMPDIR:-/tmp}/idres-bench}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
 GO=${GO:-go}
-TOOLS=$(pwd)/bench/.tools
+TOOLS=$(pwd)/cmd/idres-bench-ref/.tools
 
 echo "bench: building"
 mkdir -p bin "$TOOLS"
@@ -29,7 +29,7 @@ if [ -z "$DNSPERF" ]; then
 	DNSPERF=$(command -v dnsperf || true)
 fi
 
-# CoreDNS: built from the module proxy, pinned, into bench/.tools.
+# CoreDNS: built from the module proxy, pinned, into cmd/idres-bench-ref/.tools.
 COREDNS="$TOOLS/coredns"
 if [ ! -x "$COREDNS" ] || ! "$COREDNS" -version 2>/dev/null | grep -q "${COREDNS_VERSION#v}"; then
 	echo "bench: building CoreDNS $COREDNS_VERSION (go install, once)"

@@ -8,7 +8,7 @@
 //	                                   fresh bbolt file in DIR, in batches sorted by key, one
 //	                                   fsynced transaction each (the storage ceiling of import)
 //	idres-bench-ref run [flags]        the whole of `make bench`: starts the servers, runs the
-//	                                   loads side by side, writes bench/results.md and its SVG
+//	                                   loads side by side, writes cmd/idres-bench-ref/results/results.md and its SVG
 //
 // Each prints one JSON line of results (bbolt) or serves until killed (grpc).
 package main

@@ -93,7 +93,7 @@ func (r *runner) report(took time.Duration) error {
 	var b strings.Builder
 	svgName := strings.TrimSuffix(filepath.Base(r.out), filepath.Ext(r.out)) + ".svg"
 	fmt.Fprintf(&b, "# idres benchmark results\n\n")
-	fmt.Fprintf(&b, "Written by `make bench` (scripts/bench.sh → `idres-bench-ref run`) on %s; the run took %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second))
+	fmt.Fprintf(&b, "Written by `make bench` (cmd/idres-bench-ref/bench.sh → `idres-bench-ref run`) on %s; the run took %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second))
 	fmt.Fprintf(&b, "- Machine: %d cores (%s), %s RAM, %s/%s, %s; load average (1, 5, 15 min) at the start %s, at the end %s: other work on the machine shares its cores, so compare systems only within one run\n", runtime.NumCPU(), cpuModel(), memTotal(), runtime.GOOS, runtime.GOARCH, runtime.Version(), r.loadStart, loadAvg())
 	fmt.Fprintf(&b, "- Data set: %d identifiers with 4 values each (~200 bytes), shuffled (`idres bench gen`)\n", r.n)
 	fmt.Fprintf(&b, "- Every server and load generator on this one machine over loopback; %d runs of each measurement, %s each where timed; figures are medians, ratios are medians of per-run ratios (the two systems measured back to back in each run)\n\n", r.runs, r.dur)

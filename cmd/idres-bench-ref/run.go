@@ -74,7 +74,7 @@ func runBench(args []string) error {
 	r := &runner{}
 	fs.StringVar(&r.bin, "bin", "bin", "directory holding idres, idresd and idres-bench-ref")
 	fs.StringVar(&r.work, "work", filepath.Join(os.TempDir(), "idres-bench"), "scratch directory (data sets, stores)")
-	fs.StringVar(&r.out, "out", "bench/results.md", "report path; the SVG chart is written beside it")
+	fs.StringVar(&r.out, "out", "cmd/idres-bench-ref/results/results.md", "report path; the SVG chart is written beside it")
 	fs.IntVar(&r.n, "n", 1000000, "identifiers in the data set")
 	fs.IntVar(&r.runs, "runs", 3, "runs of each measurement (medians are reported)")
 	fs.DurationVar(&r.dur, "duration", 10*time.Second, "length of each timed load run")
@@ -415,7 +415,7 @@ func (r *runner) all() error {
 // records from `idres export --zonefile`) with dnsperf, alternating.
 func (r *runner) dnsCompare(main *node, zonefile, queries string) error {
 	if r.dnsperfBin == "" || r.corednsBin == "" {
-		return errors.New("dnsperf or CoreDNS not available (scripts/bench.sh installs them)")
+		return errors.New("dnsperf or CoreDNS not available (cmd/idres-bench-ref/bench.sh installs them)")
 	}
 	if zonefile == "" {
 		return errors.New("no zone file: `idres export --zonefile` is missing or failed, so CoreDNS cannot be given the same records")
