@@ -53,6 +53,16 @@ func (e *env) printRecord(id *idresv1.Identifier) int {
 }
 
 func runCreate(ctx context.Context, e *env, args []string) int {
+	return e.writeValues(ctx, args, false, "want an identifier and at least one value",
+		func(ctx context.Context, c *client.Client, id string, vals []*idresv1.Value) (*idresv1.Identifier, error) {
+			return c.CreateIdentifier(ctx, &idresv1.CreateIdentifierRequest{Identifier: id, Values: vals})
+		})
+}
+
+// writeValues is create and set: an identifier, value arguments (with
+// explicit indexes when requireIndex), one call, the record printed.
+func (e *env) writeValues(ctx context.Context, args []string, requireIndex bool, want string,
+	call func(ctx context.Context, c *client.Client, id string, vals []*idresv1.Value) (*idresv1.Identifier, error)) int {
 	fs := e.flags()
 	ttl, private := valueFlags(fs)
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
@@ -60,14 +70,14 @@ func runCreate(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	if len(pos) < 2 {
-		return e.usageError("want an identifier and at least one value")
+		return e.usageError("%s", want)
 	}
-	vals, code, ok := e.valueArgs(pos[1:], *ttl, *private, false)
+	vals, code, ok := e.valueArgs(pos[1:], *ttl, *private, requireIndex)
 	if !ok {
 		return code
 	}
 	return e.withClient(ctx, func(ctx context.Context, c *client.Client) int {
-		got, err := c.CreateIdentifier(ctx, &idresv1.CreateIdentifierRequest{Identifier: pos[0], Values: vals})
+		got, err := call(ctx, c, pos[0], vals)
 		if err != nil {
 			return e.fail(err)
 		}
@@ -94,26 +104,10 @@ func runGet(ctx context.Context, e *env, args []string) int {
 }
 
 func runSet(ctx context.Context, e *env, args []string) int {
-	fs := e.flags()
-	ttl, private := valueFlags(fs)
-	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
-	if !ok {
-		return code
-	}
-	if len(pos) < 2 {
-		return e.usageError("want an identifier and at least one INDEX:TYPE=DATA")
-	}
-	vals, code, ok := e.valueArgs(pos[1:], *ttl, *private, true)
-	if !ok {
-		return code
-	}
-	return e.withClient(ctx, func(ctx context.Context, c *client.Client) int {
-		got, err := c.UpdateValues(ctx, &idresv1.UpdateValuesRequest{Identifier: pos[0], Replace: vals})
-		if err != nil {
-			return e.fail(err)
-		}
-		return e.printRecord(got)
-	})
+	return e.writeValues(ctx, args, true, "want an identifier and at least one INDEX:TYPE=DATA",
+		func(ctx context.Context, c *client.Client, id string, vals []*idresv1.Value) (*idresv1.Identifier, error) {
+			return c.UpdateValues(ctx, &idresv1.UpdateValuesRequest{Identifier: id, Replace: vals})
+		})
 }
 
 func runRmValue(ctx context.Context, e *env, args []string) int {
