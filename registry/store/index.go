@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/proto"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
+	"github.com/idres/idres/registry/store/kv"
 )
 
 // The value index (bucket valueindex) maps each distinct (type, data) of an
@@ -275,7 +274,7 @@ func matchingValue(rec *idresv1.Identifier, q ValueQuery, k []byte, idKey string
 func (s *Store) Reindex() (int, error) {
 	var n int
 	err := s.Update(func(tx *Tx) error {
-		if err := tx.tx.DeleteBucket(bucketValueIndex); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+		if err := tx.tx.DeleteBucket(bucketValueIndex); err != nil {
 			return fmt.Errorf("drop value index: %w", err)
 		}
 		var err error
@@ -286,7 +285,7 @@ func (s *Store) Reindex() (int, error) {
 }
 
 // buildIndex creates the value index from every stored identifier.
-func buildIndex(btx *bolt.Tx) (int, error) {
+func buildIndex(btx kv.Tx) (int, error) {
 	idx, err := btx.CreateBucketIfNotExists(bucketValueIndex)
 	if err != nil {
 		return 0, fmt.Errorf("create value index: %w", err)

@@ -4,21 +4,21 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/idres/idres/registry/store/kv"
 )
 
 // migrations[v] upgrades a file of version v to v+1 inside the opening
 // transaction, so an upgrade either completes or leaves the file as it was.
 // Steps only add: a file is never rewritten in a way an older idresd could
 // misread without first seeing the version.
-var migrations = map[uint32]func(*bolt.Tx) error{
+var migrations = map[uint32]func(kv.Tx) error{
 	// 1 -> 2: the templates and audit buckets (issue 4).
-	1: func(tx *bolt.Tx) error { return createBuckets(tx, bucketTemplates, bucketAudit) },
+	1: func(tx kv.Tx) error { return createBuckets(tx, bucketTemplates, bucketAudit) },
 	// 2 -> 3: the value index, built from the identifiers, and the change
 	// feed, which starts empty at the file's revision: no change before
 	// the upgrade was recorded, so a watch from an earlier revision is
 	// out of range (issue 11).
-	2: func(tx *bolt.Tx) error {
+	2: func(tx kv.Tx) error {
 		if err := createBuckets(tx, bucketChanges); err != nil {
 			return err
 		}
@@ -29,11 +29,11 @@ var migrations = map[uint32]func(*bolt.Tx) error{
 		return t.setFeedFloor(t.Revision(), 0)
 	},
 	// 3 -> 4: the patterns and tombstones buckets, empty (issue 11).
-	3: func(tx *bolt.Tx) error { return createBuckets(tx, bucketPatterns, bucketTombstones) },
+	3: func(tx kv.Tx) error { return createBuckets(tx, bucketPatterns, bucketTombstones) },
 }
 
 // migrate upgrades a file from version v to SchemaVersion, one step at a time.
-func migrate(tx *bolt.Tx, v uint32) error {
+func migrate(tx kv.Tx, v uint32) error {
 	for ; v < SchemaVersion; v++ {
 		step, ok := migrations[v]
 		if !ok {
@@ -46,7 +46,7 @@ func migrate(tx *bolt.Tx, v uint32) error {
 	return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion))
 }
 
-func createBuckets(tx *bolt.Tx, names ...[]byte) error {
+func createBuckets(tx kv.Tx, names ...[]byte) error {
 	for _, name := range names {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)

@@ -14,8 +14,11 @@ import (
 // transaction: writers go on meanwhile. It returns the bytes written and
 // the revision the copy holds.
 func (s *Store) Snapshot(w io.Writer) (n int64, revision uint64, err error) {
+	if s.db == nil {
+		return 0, 0, fmt.Errorf("snapshot: %w: an etcd store is backed up with etcd's own snapshots (etcdctl snapshot save)", ErrUnsupported)
+	}
 	err = s.db.View(func(btx *bolt.Tx) error {
-		revision = (&Tx{tx: btx}).Revision()
+		revision = (&Tx{tx: boltTx{btx}}).Revision()
 		n, err = btx.WriteTo(w)
 		return err
 	})
@@ -78,7 +81,7 @@ func Verify(path string) (FileInfo, error) {
 		if len(errs) > 0 {
 			return fmt.Errorf("integrity check failed: %w", errors.Join(errs...))
 		}
-		info.Revision = (&Tx{tx: btx}).Revision()
+		info.Revision = (&Tx{tx: boltTx{btx}}).Revision()
 		info.Prefixes = btx.Bucket(bucketPrefixes).Stats().KeyN
 		info.Identifiers = btx.Bucket(bucketIdentifiers).Stats().KeyN
 		return nil

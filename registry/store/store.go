@@ -11,6 +11,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/idres/idres/registry/store/kv"
 )
 
 // SchemaVersion is the layout this code reads and writes. Older files are
@@ -30,6 +32,9 @@ var (
 	ErrPrefixNotHeld = errors.New("prefix not held by this node")
 	ErrLocked        = errors.New("store is locked by another process")
 	ErrSchema        = errors.New("unsupported store schema")
+	// ErrUnsupported marks a call the storage backend cannot serve, such
+	// as a file snapshot of an etcd store.
+	ErrUnsupported = errors.New("not supported by this storage backend")
 )
 
 var (
@@ -66,9 +71,12 @@ type Options struct {
 	RetainAge time.Duration
 }
 
-// Store is a node's bbolt file. Its methods are safe for concurrent use.
+// Store is a node's data: its own bbolt file (Open) or a key range of an
+// etcd cluster shared with other replicas (OpenBackend). Its methods are
+// safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
+	kv   kv.Backend
+	db   *bolt.DB // nil unless the backend is a bbolt file
 	path string
 	now  func() time.Time
 
@@ -105,7 +113,35 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, now: opts.Now, retainChanges: opts.RetainChanges, retainAge: opts.RetainAge}
+	err = db.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Cursor().First(); k != nil && tx.Bucket(bucketMeta) == nil {
+			return fmt.Errorf("%w: not an idres store (bucket %q but no meta bucket)", ErrSchema, k)
+		}
+		return nil
+	})
+	if err == nil {
+		var s *Store
+		if s, err = newStore(boltBackend{db}, opts); err == nil {
+			s.db, s.path = db, path
+			return s, nil
+		}
+	}
+	db.Close()
+	return nil, fmt.Errorf("open store %s: %w", path, err)
+}
+
+// OpenBackend opens the store kept in b, creating its layout if b is
+// empty. Close closes b.
+func OpenBackend(b kv.Backend, opts Options) (*Store, error) {
+	s, err := newStore(b, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+func newStore(b kv.Backend, opts Options) (*Store, error) {
+	s := &Store{kv: b, now: opts.Now, retainChanges: opts.RetainChanges, retainAge: opts.RetainAge}
 	if s.retainChanges <= 0 {
 		s.retainChanges = DefaultRetainChanges
 	}
@@ -113,22 +149,20 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.now = time.Now
 	}
 	if err := s.init(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, err
+	}
+	if n, ok := b.(kv.Notifier); ok {
+		// Another replica's identifier changes wake this one's feed readers.
+		n.OnChange(s.signal)
 	}
 	return s, nil
 }
 
-// init creates the buckets of a new file, or checks the schema of an old one.
+// init creates the buckets of a new store, or checks the schema of an old one.
 func (s *Store) init() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.kv.Update(func(tx kv.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
-			if c := tx.Cursor(); c != nil {
-				if k, _ := c.First(); k != nil {
-					return fmt.Errorf("%w: not an idres store (bucket %q but no meta bucket)", ErrSchema, k)
-				}
-			}
 			for _, name := range allBuckets {
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return fmt.Errorf("create bucket %s: %w", name, err)
@@ -161,17 +195,21 @@ func (s *Store) init() error {
 // the times it stamps.
 func (s *Store) Now() time.Time { return s.now() }
 
-// Path is the file's path.
+// Path is the bbolt file's path; "" for other backends.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the file and releases its lock.
+// Close closes the backend (for bbolt, the file, releasing its lock).
 func (s *Store) Close() error {
 	s.StopNotify()
-	return s.db.Close()
+	return s.kv.Close()
 }
 
-// DB exposes the bbolt handle for backup and checks; do not write through it.
+// DB exposes the bbolt handle for backup and checks, nil for other
+// backends; do not write through it.
 func (s *Store) DB() *bolt.DB { return s.db }
+
+// Backend is the storage the store runs on.
+func (s *Store) Backend() kv.Backend { return s.kv }
 
 // Revision is the number of write transactions committed so far.
 func (s *Store) Revision() (uint64, error) {
@@ -182,7 +220,7 @@ func (s *Store) Revision() (uint64, error) {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(*Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return s.kv.View(func(t kv.Tx) error { return fn(&Tx{tx: t}) })
 }
 
 // Update runs fn in a read-write transaction, committed with fsync when fn
@@ -192,8 +230,8 @@ func (s *Store) View(fn func(*Tx) error) error {
 // its retention here, and wake the feed's readers once committed.
 func (s *Store) Update(fn func(*Tx) error) error {
 	changes := 0
-	err := s.db.Update(func(btx *bolt.Tx) error {
-		tx := &Tx{tx: btx, now: s.now().UTC()}
+	err := s.kv.Update(func(t kv.Tx) error {
+		tx := &Tx{tx: t, now: s.now().UTC()}
 		if err := fn(tx); err != nil {
 			return err
 		}

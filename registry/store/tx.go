@@ -7,18 +7,18 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
+	"github.com/idres/idres/registry/store/kv"
 )
 
 // Tx is one transaction. Keys passed to it are folded (ident.Fold);
 // records returned are the caller's to modify.
 type Tx struct {
-	tx      *bolt.Tx
+	tx      kv.Tx
 	now     time.Time // commit time of a write transaction
 	changes int       // identifier changes recorded in the feed
 }
