@@ -14,6 +14,7 @@ import (
 	"github.com/idres/idres/registry/auth"
 	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/registry/store/kv"
 	"github.com/idres/idres/registry/template"
 	"github.com/idres/idres/registry/value"
 )
@@ -52,17 +53,18 @@ func Status(ctx context.Context, err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, store.ErrExists):
 		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, store.ErrNotEmpty), errors.Is(err, ErrFailedPrecondition), errors.Is(err, store.ErrTombstoned):
+	case errors.Is(err, store.ErrNotEmpty), errors.Is(err, ErrFailedPrecondition), errors.Is(err, store.ErrTombstoned),
+		errors.Is(err, store.ErrUnsupported):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return status.Error(codes.Unauthenticated, auth.UnauthenticatedMessage)
 	case errors.Is(err, auth.ErrPermission):
 		return status.Error(codes.PermissionDenied, err.Error())
-	case errors.Is(err, ErrLimit):
+	case errors.Is(err, ErrLimit), errors.Is(err, kv.ErrTxnTooLarge):
 		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, store.ErrFeedRange):
 		return status.Error(codes.OutOfRange, err.Error())
-	case errors.Is(err, ErrUnavailable):
+	case errors.Is(err, ErrUnavailable), errors.Is(err, kv.ErrUnavailable):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "canceled")
