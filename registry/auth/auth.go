@@ -124,7 +124,11 @@ func Issue(tx *store.Tx, prefix, role string, expires time.Time, issuedBy, note 
 func EnsureAdmin(s *store.Store, dir string) (string, bool, error) {
 	path := filepath.Join(dir, AdminTokenFile)
 	var tok Token
+	wrote := false
 	err := s.Update(func(tx *store.Tx) error {
+		// On etcd this reruns when another replica committed first, maybe
+		// its own first credential: start each attempt clean.
+		tok = Token{}
 		creds, err := tx.ListCredentials()
 		if err != nil || len(creds) > 0 {
 			return err
@@ -139,8 +143,13 @@ func EnsureAdmin(s *store.Store, dir string) (string, bool, error) {
 		}
 		// Written inside the transaction: if the file cannot be written the
 		// credential is rolled back and the next start tries again.
+		wrote = true
 		return writeSecretFile(path, tok.String()+"\n")
 	})
+	if wrote && (err != nil || tok.ID == "") {
+		// The token an attempt wrote never committed.
+		os.Remove(path)
+	}
 	if err != nil {
 		return "", false, fmt.Errorf("create administrator credential: %w", err)
 	}
