@@ -115,6 +115,7 @@ type Backend struct {
 
 	writeMu   sync.Mutex // one Update at a time per replica, as in bbolt
 	confirmed atomic.Int64
+	reloads   atomic.Int64
 	onChange  atomic.Pointer[func()]
 }
 
@@ -203,6 +204,10 @@ func (b *Backend) AppliedRevision() int64 {
 	return b.applied
 }
 
+// Reloads counts the full reloads since Open: watches that resumed too
+// late, after their revision was compacted.
+func (b *Backend) Reloads() int64 { return b.reloads.Load() }
+
 // Staleness is the time since the local copy was last confirmed current.
 func (b *Backend) Staleness() time.Duration {
 	return time.Since(time.Unix(0, b.confirmed.Load()))
@@ -260,6 +265,7 @@ func (b *Backend) watch() {
 				// a full read.
 				b.log.Warn("etcd watch compacted past the cache; reloading", "applied", from-1, "compacted", resp.CompactRevision)
 				lctx, lcancel := context.WithTimeout(b.ctx, b.cfg.DialTimeout)
+				b.reloads.Add(1)
 				if err := b.load(lctx); err != nil {
 					b.log.Warn("etcd reload failed", "err", err)
 				}
