@@ -16,6 +16,7 @@ import (
 	"github.com/idres/idres/registry/auth"
 	"github.com/idres/idres/registry/rpcerr"
 	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/registry/store/kv"
 	"github.com/idres/idres/registry/template"
 	"github.com/idres/idres/registry/value"
 )
@@ -167,49 +168,7 @@ func (s *Service) checkImportItem(ctx context.Context, it *idresv1.ImportItem) (
 // each stored item gets its audit record in the same transaction.
 func (s *Service) commitImport(ctx context.Context, stream idresv1.Registry_ImportServer, b *importBatch, replace bool) error {
 	if len(b.items) > 0 {
-		err := s.store.Update(func(tx *store.Tx) error {
-			checkers := map[string]*template.Checker{}
-			for i := range b.items {
-				it := &b.items[i]
-				it.Err = nil
-				pk := it.ID.PrefixKey()
-				c, seen := checkers[pk]
-				if !seen {
-					t, err := applicableTemplate(tx, pk)
-					if err != nil {
-						return err
-					}
-					if t != nil {
-						if c, err = template.Compile(t); err != nil {
-							return fmt.Errorf("stored template of %q: %w", t.Prefix, err)
-						}
-					}
-					checkers[pk] = c
-				}
-				if c != nil {
-					it.Err = c.Check(it.Rec.Values)
-				}
-			}
-			// The audit record of each item, as appendAudit writes it, with
-			// digests of the encodings just stored rather than encoding
-			// every record a second time.
-			rec := &idresv1.AuditRecord{Time: timestamppb.New(tx.Now()), Call: "Import"}
-			if c := auth.FromContext(ctx); c != nil {
-				rec.CredentialId = c.ID
-			}
-			return tx.PutIdentifiers(b.items, replace, func(it *store.BulkItem, oldRaw, newRaw []byte) error {
-				rec.Target, rec.Prefix = it.ID.String(), it.ID.PrefixKey()
-				rec.BeforeSha256 = nil
-				if oldRaw != nil {
-					sum := sha256.Sum256(oldRaw)
-					rec.BeforeSha256 = sum[:]
-				}
-				sum := sha256.Sum256(newRaw)
-				rec.AfterSha256 = sum[:]
-				return tx.AppendAudit(rec)
-			})
-		})
-		if err != nil {
+		if err := s.putBatch(ctx, b.items, replace); err != nil {
 			return fmt.Errorf("import batch %d: %w", b.n, err)
 		}
 	}
@@ -235,4 +194,62 @@ func (s *Service) commitImport(ctx context.Context, stream idresv1.Registry_Impo
 func importError(ctx context.Context, seq uint64, id string, err error) *idresv1.ImportError {
 	st, _ := status.FromError(rpcerr.Status(ctx, err))
 	return &idresv1.ImportError{Sequence: seq, Identifier: id, Code: st.Code().String(), Message: st.Message()}
+}
+
+// putBatch stores items in one transaction, with template checks and one
+// audit record per stored item in that transaction.
+func (s *Service) putBatch(ctx context.Context, items []store.BulkItem, replace bool) error {
+	err := s.store.Update(func(tx *store.Tx) error {
+		checkers := map[string]*template.Checker{}
+		for i := range items {
+			it := &items[i]
+			it.Err = nil
+			pk := it.ID.PrefixKey()
+			c, seen := checkers[pk]
+			if !seen {
+				t, err := applicableTemplate(tx, pk)
+				if err != nil {
+					return err
+				}
+				if t != nil {
+					if c, err = template.Compile(t); err != nil {
+						return fmt.Errorf("stored template of %q: %w", t.Prefix, err)
+					}
+				}
+				checkers[pk] = c
+			}
+			if c != nil {
+				it.Err = c.Check(it.Rec.Values)
+			}
+		}
+		// The audit record of each item, as appendAudit writes it, with
+		// digests of the encodings just stored rather than encoding
+		// every record a second time.
+		rec := &idresv1.AuditRecord{Time: timestamppb.New(tx.Now()), Call: "Import"}
+		if c := auth.FromContext(ctx); c != nil {
+			rec.CredentialId = c.ID
+		}
+		return tx.PutIdentifiers(items, replace, func(it *store.BulkItem, oldRaw, newRaw []byte) error {
+			rec.Target, rec.Prefix = it.ID.String(), it.ID.PrefixKey()
+			rec.BeforeSha256 = nil
+			if oldRaw != nil {
+				sum := sha256.Sum256(oldRaw)
+				rec.BeforeSha256 = sum[:]
+			}
+			sum := sha256.Sum256(newRaw)
+			rec.AfterSha256 = sum[:]
+			return tx.AppendAudit(rec)
+		})
+	})
+	if errors.Is(err, kv.ErrTxnTooLarge) && len(items) > 1 {
+		// A store with a bound on one transaction (etcd's --max-txn-ops):
+		// commit the batch in halves. The batch is acknowledged once all
+		// of them are committed.
+		half := len(items) / 2
+		if err := s.putBatch(ctx, items[:half], replace); err != nil {
+			return err
+		}
+		return s.putBatch(ctx, items[half:], replace)
+	}
+	return err
 }
