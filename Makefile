@@ -14,8 +14,11 @@ build:
 run: build
 	./cmd/idresd/demo/run-demo.sh
 
+# The store's tests run a second time on an etcd cluster (Debian's
+# etcd-server), so both storage backends pass the same suite.
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
+	IDRES_STORE_BACKEND=etcd $(GO) test -race -count=1 -timeout 5m ./registry/store/
 
 # The conformance suite against a throwaway loopback hierarchy of idresd
 # processes (make test runs it too, as cmd/idres TestConformSpawn).

@@ -55,6 +55,7 @@ func TestCrashWriter(t *testing.T) {
 // sound, and every write the writer acknowledged is there (REG-006 as far as
 // a process crash goes; power loss is bbolt's fsync).
 func TestCrash(t *testing.T) {
+	fileOnly(t)
 	if os.Getenv(crashEnv) != "" {
 		t.Skip("in the child")
 	}

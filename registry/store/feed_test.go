@@ -17,7 +17,7 @@ import (
 
 func openWith(t *testing.T, dir string, opts store.Options) *store.Store {
 	t.Helper()
-	s, err := store.Open(dir, opts)
+	s, err := openBackend(t, dir, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -203,6 +203,7 @@ func TestChangeNotify(t *testing.T) {
 // index, no feed) and checks that Open builds the index and starts the
 // feed at the file's revision.
 func TestUpgradeFromVersion2(t *testing.T) {
+	fileOnly(t)
 	dir := t.TempDir()
 	s := openWith(t, dir, store.Options{})
 	mustCreatePrefix(t, s, "88.100")

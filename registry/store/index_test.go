@@ -221,6 +221,7 @@ func TestIndexEqualsScan(t *testing.T) {
 }
 
 func TestCheckIndexFindsDamage(t *testing.T) {
+	fileOnly(t)
 	s, _ := openStore(t, newClock())
 	mustCreatePrefix(t, s, "88.100")
 	mustCreateID(t, s, "88.100/P-1", val(1, "batch", "B-1"))

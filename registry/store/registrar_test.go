@@ -85,6 +85,7 @@ func TestAuditAppendAndScan(t *testing.T) {
 
 // A version-1 file (before templates and audit) is upgraded at open.
 func TestMigrateFromVersion1(t *testing.T) {
+	fileOnly(t)
 	dir := t.TempDir()
 	db, err := bolt.Open(filepath.Join(dir, store.FileName), 0o600, nil)
 	if err != nil {

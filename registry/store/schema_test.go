@@ -107,6 +107,7 @@ func rawFile(content []byte) func(t *testing.T, dir string) {
 }
 
 func TestSchemaRefused(t *testing.T) {
+	fileOnly(t)
 	tests := []struct {
 		name    string
 		setup   func(t *testing.T, dir string)
@@ -146,6 +147,7 @@ func TestSchemaRefused(t *testing.T) {
 }
 
 func TestSchemaWrittenOnCreate(t *testing.T) {
+	fileOnly(t)
 	dir := t.TempDir()
 	s, err := store.Open(dir, store.Options{})
 	if err != nil {
@@ -184,6 +186,7 @@ func TestSchemaWrittenOnCreate(t *testing.T) {
 // ErrLocked and a message that says what to check, and leaves the first
 // store working.
 func TestLocked(t *testing.T) {
+	fileOnly(t)
 	s, dir := openStore(t, nil)
 	mustCreatePrefix(t, s, "88")
 

@@ -34,7 +34,7 @@ func openStore(t testing.TB, c *clock) (*store.Store, string) {
 	if c != nil {
 		opts.Now = c.Now
 	}
-	s, err := store.Open(dir, opts)
+	s, err := openBackend(t, dir, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -322,6 +322,7 @@ func TestCredentials(t *testing.T) {
 // TestReopen closes the store and opens the file again: everything written
 // is still there.
 func TestReopen(t *testing.T) {
+	fileOnly(t)
 	c := newClock()
 	s, dir := openStore(t, c)
 	mustCreatePrefix(t, s, "")

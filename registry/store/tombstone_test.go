@@ -124,6 +124,7 @@ func TestPatternsStored(t *testing.T) {
 // TestUpgradeFrom3: a version 3 file (no patterns or tombstones buckets)
 // opens as version 4 with both, its data intact.
 func TestUpgradeFrom3(t *testing.T) {
+	fileOnly(t)
 	s, dir := openStore(t, nil)
 	mustCreatePrefix(t, s, "88")
 	mustCreateID(t, s, "88/a", val(1, "URL", "u"))

@@ -69,6 +69,7 @@ func Flags(flags ...string) Option {
 // the test's goroutine; Stop, Kill and Restart take a member's index.
 type Cluster struct {
 	t       testing.TB
+	shared  *mainTB // set by StartShared
 	bin     string
 	opts    options
 	members []*member
