@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -252,5 +253,27 @@ func TestTxnTooLarge(t *testing.T) {
 	theirs := open(t, etcdkv.Config{Endpoints: c.Endpoints(), Prefix: newPrefix(t), MaxTxnOps: 1000})
 	if err := theirs.Update(many(200)); !errors.Is(err, kv.ErrTxnTooLarge) {
 		t.Errorf("200 keys against etcd's 128: %v", err)
+	}
+}
+
+// TestAuth: with etcd authentication on, the right password opens the
+// store and a wrong one is refused at Open.
+func TestAuth(t *testing.T) {
+	t.Parallel()
+	c := etcdtest.Start(t, 1, etcdtest.Auth("idres", "s3cret-pass"))
+	cfg := etcdkv.Config{Endpoints: c.Endpoints(), Prefix: newPrefix(t), Username: "idres", Password: "wrong", DialTimeout: 3 * time.Second}
+	if b, err := etcdkv.Open(context.Background(), cfg); err == nil {
+		b.Close()
+		t.Fatal("Open with a wrong password succeeded")
+	} else if strings.Contains(err.Error(), "wrong") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+	cfg.Password = "s3cret-pass"
+	b := open(t, cfg)
+	if err := put(b, "m", "k", "v"); err != nil {
+		t.Fatalf("write as idres: %v", err)
+	}
+	if got := get(b, "m", "k"); got != "v" {
+		t.Errorf("read back %q", got)
 	}
 }
