@@ -30,6 +30,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // startTimeout bounds how long a cluster or a restarted member may take to
@@ -321,6 +322,7 @@ func (c *Cluster) newClient(endpoints []string, login bool) (*clientv3.Client, e
 	cfg := clientv3.Config{
 		Endpoints:   endpoints,
 		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(), // retries against stopped members are the point of these tests
 	}
 	if login {
 		cfg.Username, cfg.Password = c.opts.user, c.opts.password
