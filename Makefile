@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 PROTOS  := $(wildcard proto/idres/v1/*.proto)
 
-.PHONY: all build run test test-short conform proto bench bench-go lint fuzz soak clean
+.PHONY: all build run run-replicas test test-short conform proto bench bench-go lint fuzz soak clean
 
 all: build
 
@@ -13,6 +13,11 @@ build:
 # Starts a demo node on a fresh data directory; Ctrl-C stops it.
 run: build
 	./cmd/idresd/demo/run-demo.sh
+
+# Two idresd replicas of one node on a three-member etcd cluster (Debian's
+# etcd-server); Ctrl-C stops them all.
+run-replicas: build
+	./cmd/idresd/demo/run-replicas.sh
 
 # The store's tests run a second time on an etcd cluster (Debian's
 # etcd-server), so both storage backends pass the same suite.

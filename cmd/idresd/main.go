@@ -28,7 +28,7 @@ func run(args []string) int {
 	}
 	fs := flag.NewFlagSet("idresd", flag.ContinueOnError)
 	var cfg node.Config
-	fs.StringVar(&cfg.DataDir, "data", "idres-data", "data directory (holds idres.db and admin.token)")
+	fs.StringVar(&cfg.DataDir, "data", "idres-data", "data directory (holds idres.db and admin.token; with --store etcd, admin.token only)")
 	fs.StringVar(&cfg.GRPCAddr, "grpc", "127.0.0.1:7420", "gRPC listen address")
 	fs.StringVar(&cfg.DNSAddr, "dns", "", "DNS bridge listen address (UDP and TCP), e.g. 127.0.0.11:53 (off when empty)")
 	fs.StringVar(&cfg.DNSZone, "dns-zone", "id.example.", "DNS zone the bridge serves; the root prefix is its apex")
@@ -44,6 +44,7 @@ func run(args []string) int {
 	recursiveFlags(fs, &cfg.Recursive)
 	securityFlags(fs, &cfg.Security)
 	feedFlags(fs, &cfg)
+	endpoints := etcdFlags(fs, &cfg)
 	configFile := fs.String("config", "", "TOML file of settings (keys are flag names); flags win over IDRESD_* env over file")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration, secrets masked, and exit")
 	if err := fs.Parse(args); err != nil {
@@ -53,7 +54,9 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "idresd: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	sources, err := config.Apply(fs, *configFile, os.Environ(), "config", "print-config")
+	etcdPass, environ := etcdPassword(os.Environ())
+	cfg.Etcd.Password = etcdPass
+	sources, err := config.Apply(fs, *configFile, environ, "config", "print-config")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "idresd: %v\n", err)
 		return 2
@@ -63,6 +66,7 @@ func run(args []string) int {
 		return 0
 	}
 	// Checks that span several flags run after the file and env are in.
+	cfg.Etcd.Endpoints = etcdEndpoints(*endpoints)
 	if err := checkRecursive(fs, &cfg.Recursive); err != nil {
 		fmt.Fprintf(os.Stderr, "idresd: %v\n", err)
 		return 2

@@ -12,22 +12,15 @@ import (
 )
 
 // initMetrics creates the node's registry (Node.Metrics): Go runtime and
-// process metrics and the store's size. Front ends register their own
-// collectors in it; the HTTP gateway serves it at /metrics.
+// process metrics, the store's size, and an etcd store's freshness. Front
+// ends register their own collectors in it; the HTTP gateway serves it at
+// /metrics.
 func (n *Node) initMetrics() error {
 	reg := prometheus.NewRegistry()
 	st := n.store
 	cs := []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: "idres", Subsystem: "store", Name: "size_bytes",
-			Help: "Size of the node's bbolt file in bytes.",
-		}, func() float64 {
-			var size int64
-			_ = st.DB().View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
-			return float64(size)
-		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "idres", Subsystem: "store", Name: "identifiers",
 			Help: "Identifiers registered under the prefixes this node holds.",
@@ -46,6 +39,28 @@ func (n *Node) initMetrics() error {
 			Namespace: "idres", Subsystem: "store", Name: "prefixes",
 			Help: "Prefixes (zones) this node holds.",
 		}, func() float64 { return float64(prefixCount(st)) }),
+	}
+	if db := st.DB(); db != nil {
+		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "idres", Subsystem: "store", Name: "size_bytes",
+			Help: "Size of the node's bbolt file in bytes.",
+		}, func() float64 {
+			var size int64
+			_ = db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
+			return float64(size)
+		}))
+	}
+	if b := n.etcd; b != nil {
+		cs = append(cs,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: "idres", Subsystem: "store", Name: "etcd_staleness_seconds",
+				Help: "Time since this replica's copy of the etcd store was last confirmed current; reads fail past --etcd-stale-limit.",
+			}, func() float64 { return b.Staleness().Seconds() }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: "idres", Subsystem: "store", Name: "etcd_applied_revision",
+				Help: "etcd revision this replica's copy of the store reflects.",
+			}, func() float64 { return float64(b.AppliedRevision()) }),
+		)
 	}
 	var errs []error
 	for _, c := range cs {

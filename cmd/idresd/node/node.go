@@ -26,6 +26,7 @@ import (
 	"github.com/idres/idres/registry/auth"
 	"github.com/idres/idres/registry/backup"
 	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/registry/store/etcdkv"
 	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/dnsbridge"
 	"github.com/idres/idres/resolver/recursive"
@@ -33,8 +34,13 @@ import (
 
 // Config is everything a node needs to start.
 type Config struct {
-	// DataDir holds idres.db and admin.token.
+	// DataDir holds idres.db and admin.token (with Store "etcd", only
+	// the token).
 	DataDir string
+	// Store is StoreBolt ("" too) or StoreEtcd (etcd.go).
+	Store string
+	// Etcd is where the store lives when Store is StoreEtcd.
+	Etcd EtcdConfig
 	// GRPCAddr is the gRPC listen address; port 0 picks a free port.
 	GRPCAddr string
 	// Logger; nil means slog.Default().
@@ -84,6 +90,10 @@ type Node struct {
 	httpURL   string
 	ready     atomic.Bool
 
+	// etcd is the store's backend when Config.Store is StoreEtcd (etcd.go).
+	etcd       *etcdkv.Backend
+	etcdPrefix string
+
 	// Metrics is the node's Prometheus registry; every front end registers
 	// its collectors here and the HTTP gateway serves it at /metrics.
 	Metrics *prometheus.Registry
@@ -117,8 +127,10 @@ func Start(cfg Config) (n *Node, err error) {
 	if err := n.initSecurity(); err != nil {
 		return nil, err
 	}
-	n.store, err = store.Open(cfg.DataDir, store.Options{Now: cfg.Now, RetainChanges: cfg.FeedRetainChanges, RetainAge: cfg.FeedRetainAge})
-	if err != nil {
+	if err := cfg.checkStore(); err != nil {
+		return nil, err
+	}
+	if err := n.openStore(); err != nil {
 		return nil, err
 	}
 	path, created, err := auth.EnsureAdmin(n.store, cfg.DataDir)
@@ -182,7 +194,11 @@ func Start(cfg Config) (n *Node, err error) {
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	n.ready.Store(true)
 
-	log.Info("idresd serving", "grpc", n.GRPCAddr(), "data", cfg.DataDir, "store", n.store.Path())
+	if n.etcd != nil {
+		log.Info("idresd serving", "grpc", n.GRPCAddr(), "data", cfg.DataDir, "store", "etcd", "etcd_prefix", n.etcdPrefix, "etcd_revision", n.etcd.AppliedRevision())
+	} else {
+		log.Info("idresd serving", "grpc", n.GRPCAddr(), "data", cfg.DataDir, "store", n.store.Path())
+	}
 	return n, nil
 }
 
