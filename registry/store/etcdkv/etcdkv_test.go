@@ -277,3 +277,25 @@ func TestAuth(t *testing.T) {
 		t.Errorf("read back %q", got)
 	}
 }
+
+// TestTLS: a cluster that serves clients over TLS and requires a client
+// certificate is used with one, and refuses a client without.
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	c := etcdtest.Start(t, 1, etcdtest.TLS())
+	cfg := etcdkv.Config{Endpoints: c.Endpoints(), Prefix: newPrefix(t), TLS: c.ClientTLS()}
+	b := open(t, cfg)
+	if err := put(b, "m", "k", "v"); err != nil {
+		t.Fatalf("write over TLS: %v", err)
+	}
+	if got := get(b, "m", "k"); got != "v" {
+		t.Errorf("read back %q", got)
+	}
+	noCert := c.ClientTLS()
+	noCert.Certificates = nil
+	cfg.TLS, cfg.DialTimeout = noCert, 3*time.Second
+	if b, err := etcdkv.Open(context.Background(), cfg); err == nil {
+		b.Close()
+		t.Error("Open without a client certificate succeeded")
+	}
+}

@@ -45,6 +45,7 @@ type options struct {
 	maxRequestBytes int
 	user, password  string
 	flags           []string
+	tls             bool
 }
 
 // MaxTxnOps sets the members' --max-txn-ops (etcd's default is 128).
@@ -71,6 +72,7 @@ func Flags(flags ...string) Option {
 type Cluster struct {
 	t       testing.TB
 	shared  *mainTB // set by StartShared
+	certs   *certs  // set with the TLS option
 	bin     string
 	opts    options
 	members []*member
@@ -105,13 +107,21 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 	for _, o := range opts {
 		o(&c.opts)
 	}
+	scheme := "http"
+	if c.opts.tls {
+		var err error
+		if c.certs, err = newCerts(t.TempDir()); err != nil {
+			t.Fatalf("etcdtest: certificates: %v", err)
+		}
+		scheme = "https"
+	}
 	ports := freePorts(t, 2*n)
 	var initial []string
 	for i := 0; i < n; i++ {
 		m := &member{
 			name:      fmt.Sprintf("m%d", i),
 			dir:       t.TempDir(),
-			clientURL: fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]),
+			clientURL: fmt.Sprintf("%s://127.0.0.1:%d", scheme, ports[2*i]),
 			peerURL:   fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
 		}
 		m.log = filepath.Join(m.dir, "etcd.log")
@@ -133,6 +143,10 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 			"--initial-cluster-state", "new",
 			"--initial-cluster-token", token,
 			"--logger", "zap", "--log-outputs", "stderr",
+		}
+		if c.certs != nil {
+			m.args = append(m.args, "--cert-file", c.certs.serverCert, "--key-file", c.certs.serverKey,
+				"--trusted-ca-file", c.certs.ca, "--client-cert-auth")
 		}
 		if c.opts.maxTxnOps > 0 {
 			m.args = append(m.args, "--max-txn-ops", strconv.Itoa(c.opts.maxTxnOps))
@@ -326,6 +340,9 @@ func (c *Cluster) newClient(endpoints []string, login bool) (*clientv3.Client, e
 	}
 	if login {
 		cfg.Username, cfg.Password = c.opts.user, c.opts.password
+	}
+	if c.certs != nil {
+		cfg.TLS = c.certs.client.Clone()
 	}
 	return clientv3.New(cfg)
 }
