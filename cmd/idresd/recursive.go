@@ -22,6 +22,10 @@ func recursiveFlags(fs *flag.FlagSet, rc *node.RecursiveConfig) {
 	fs.StringVar(&rootsFlag, "root", "", "root node gRPC addresses, comma-separated, for --recursive")
 	fs.IntVar(&rc.CacheSize, "cache-size", cache.DefaultSize, "recursive cache bound in entries")
 	fs.DurationVar(&rc.UpstreamTimeout, "upstream-timeout", recursive.DefaultUpstreamTimeout, "per-endpoint timeout of a recursive node's upstream calls")
+	fs.BoolVar(&rc.UpstreamTLS, "upstream-tls", false, "recursive node: talk TLS to upstream nodes and followed feeds, verified against the system's roots (or --upstream-ca)")
+	fs.StringVar(&rc.UpstreamCA, "upstream-ca", "", "recursive node: PEM CA file that upstream nodes' certificates must chain to (implies --upstream-tls)")
+	fs.StringVar(&rc.UpstreamCert, "upstream-cert", "", "recursive node: PEM client certificate for upstream nodes that require one (with --upstream-key)")
+	fs.StringVar(&rc.UpstreamKey, "upstream-key", "", "recursive node: PEM key of --upstream-cert")
 }
 
 // checkRecursive ties --recursive and --root together after parsing.

@@ -9,6 +9,7 @@ package recursive
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -50,6 +51,9 @@ type Config struct {
 	// WalkTimeout bounds one whole walk, shared by coalesced callers. 0
 	// means (MaxReferrals+1) * 2 * UpstreamTimeout.
 	WalkTimeout time.Duration
+	// TLS, when set, secures every upstream connection; nil means
+	// plaintext.
+	TLS *tls.Config
 	// DialOptions are added to every upstream connection (tests count
 	// calls with an interceptor here).
 	DialOptions []grpc.DialOption
@@ -404,7 +408,7 @@ func (w *Walker) conn(addr string) (*client.Client, error) {
 			break
 		}
 	}
-	c, err := client.Dial(addr, client.Options{DialOptions: w.cfg.DialOptions})
+	c, err := client.Dial(addr, client.Options{TLS: w.cfg.TLS, DialOptions: w.cfg.DialOptions})
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func (n *Node) startInvalidation() error {
 		if sub.Token == "" {
 			sub.Token = token
 		}
-		cl, err := client.Dial(sub.Addr, client.Options{Token: sub.Token})
+		cl, err := client.Dial(sub.Addr, client.Options{Token: sub.Token, TLS: n.upstreamTLS})
 		if err != nil {
 			cancel()
 			return fmt.Errorf("feed of %s: %w", sub.Addr, err)

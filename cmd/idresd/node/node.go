@@ -105,6 +105,7 @@ type Node struct {
 	stopOnce sync.Once
 
 	stopInvalidation context.CancelFunc // ends the feed followers (invalidate.go)
+	upstreamTLS      *tls.Config        // client TLS of a recursive node's upstream calls; nil: plaintext
 }
 
 // Start opens the store and starts the listeners. On error everything

@@ -1,8 +1,11 @@
 package node
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +34,42 @@ type RecursiveConfig struct {
 	// InvalidateTokenFile holds the read credential for those without one.
 	Invalidate          []FeedSubscription
 	InvalidateTokenFile string
+	// UpstreamTLS makes upstream connections (the walk and the feeds
+	// above) use TLS, verified against the system's roots or, when set,
+	// UpstreamCA; UpstreamCert and UpstreamKey are a client certificate
+	// for upstreams that require one.
+	UpstreamTLS                           bool
+	UpstreamCA, UpstreamCert, UpstreamKey string
+}
+
+// upstreamTLS loads the client TLS configuration of upstream
+// connections, or nil for plaintext.
+func (c RecursiveConfig) upstreamTLS() (*tls.Config, error) {
+	if !c.UpstreamTLS && c.UpstreamCA == "" && c.UpstreamCert == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.UpstreamCA != "" {
+		pem, err := os.ReadFile(c.UpstreamCA)
+		if err != nil {
+			return nil, fmt.Errorf("upstream CA: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("upstream CA %s: no PEM certificate in it", c.UpstreamCA)
+		}
+	}
+	if (c.UpstreamCert == "") != (c.UpstreamKey == "") {
+		return nil, errors.New("--upstream-cert and --upstream-key go together")
+	}
+	if c.UpstreamCert != "" {
+		pair, err := tls.LoadX509KeyPair(c.UpstreamCert, c.UpstreamKey)
+		if err != nil {
+			return nil, fmt.Errorf("upstream client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }
 
 // Enabled reports whether the node recurses.
@@ -44,7 +83,13 @@ func (n *Node) resolverFor(authority *resolver.Authority) (resolver.Resolver, er
 	if !rc.Enabled() {
 		return authority, nil
 	}
+	upTLS, err := rc.upstreamTLS()
+	if err != nil {
+		return nil, err
+	}
+	n.upstreamTLS = upTLS
 	w, err := recursive.New(recursive.Config{
+		TLS:             upTLS,
 		Roots:           rc.Roots,
 		Cache:           cache.New(rc.CacheSize, n.cfg.Now),
 		UpstreamTimeout: rc.UpstreamTimeout,
