@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/registry/store/etcdkv"
 )
@@ -177,4 +179,46 @@ func (e EtcdConfig) backendConfig(dataDir string) (etcdkv.Config, error) {
 		cfg.TLS.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
+}
+
+// followStaleness reports the node NOT_SERVING (gRPC health, /readyz)
+// while its copy of the etcd store is past the stale limit and reads
+// fail, so that balancers send traffic to replicas that can answer.
+func (n *Node) followStaleness() {
+	if n.etcd == nil {
+		return
+	}
+	limit := n.cfg.Etcd.StaleLimit
+	if limit <= 0 {
+		limit = time.Minute // etcdkv's default
+	}
+	every := min(limit/4, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	n.stopStaleness = func() { cancel(); <-done }
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		serving := true
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			stale := n.etcd.Staleness()
+			if ok := stale <= limit; ok != serving {
+				serving = ok
+				n.ready.Store(ok)
+				if ok {
+					n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+					n.log.Info("etcd store confirmed current again: serving")
+				} else {
+					n.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+					n.log.Warn("etcd store not confirmed current within the stale limit: NOT_SERVING until it is", "staleness", stale.Round(time.Second), "limit", limit)
+				}
+			}
+		}
+	}()
 }

@@ -91,8 +91,9 @@ type Node struct {
 	ready     atomic.Bool
 
 	// etcd is the store's backend when Config.Store is StoreEtcd (etcd.go).
-	etcd       *etcdkv.Backend
-	etcdPrefix string
+	etcd          *etcdkv.Backend
+	etcdPrefix    string
+	stopStaleness func() // ends followStaleness and waits for it
 
 	// Metrics is the node's Prometheus registry; every front end registers
 	// its collectors here and the HTTP gateway serves it at /metrics.
@@ -194,6 +195,7 @@ func Start(cfg Config) (n *Node, err error) {
 	go func() { n.serveErr <- n.grpc.Serve(n.grpcLis) }()
 	n.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	n.ready.Store(true)
+	n.followStaleness()
 
 	if n.etcd != nil {
 		log.Info("idresd serving", "grpc", n.GRPCAddr(), "data", cfg.DataDir, "store", "etcd", "etcd_prefix", n.etcdPrefix, "etcd_revision", n.etcd.AppliedRevision())
@@ -231,6 +233,9 @@ func (n *Node) Stop(ctx context.Context) error {
 	n.stopOnce.Do(func() {
 		// Say NOT_SERVING first, so balancers move traffic away while the
 		// listeners drain.
+		if n.stopStaleness != nil {
+			n.stopStaleness()
+		}
 		n.ready.Store(false)
 		if n.health != nil {
 			n.health.Shutdown()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/idres/idres/cmd/idresd/node"
@@ -138,8 +139,9 @@ func TestReplicaSeesOtherReplicasWrites(t *testing.T) {
 		t.Fatalf("watch on replica B: %v", err)
 	}
 
+	const writes = 50
 	var lags []time.Duration
-	for i := range 20 {
+	for i := range writes {
 		id := fmt.Sprintf("88.100.1/part-%02d", i)
 		if _, err := a.admin.CreateIdentifier(ctx, &idresv1.CreateIdentifierRequest{Identifier: id, Values: []*idresv1.Value{val(1, "URL", "https://example.com/"+id, 0)}}); err != nil {
 			t.Fatalf("create %s on A: %v", id, err)
@@ -183,8 +185,8 @@ func TestReplicaSeesOtherReplicasWrites(t *testing.T) {
 			seen[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
 		}
 	}
-	if rev, ok := seen["idres_store_etcd_applied_revision"]; !ok || rev < 20 {
-		t.Errorf("idres_store_etcd_applied_revision = %v (present %v), want at least the 20 writes", rev, ok)
+	if rev, ok := seen["idres_store_etcd_applied_revision"]; !ok || rev < writes {
+		t.Errorf("idres_store_etcd_applied_revision = %v (present %v), want at least the %d writes", rev, ok, writes)
 	}
 	if _, ok := seen["idres_store_etcd_staleness_seconds"]; !ok {
 		t.Error("no idres_store_etcd_staleness_seconds metric")
@@ -194,7 +196,7 @@ func TestReplicaSeesOtherReplicasWrites(t *testing.T) {
 	}
 
 	var created []string
-	for len(created) < 20 {
+	for len(created) < writes {
 		resp, err := watch.Recv()
 		if err != nil {
 			t.Fatalf("watch on B after %d changes: %v", len(created), err)
@@ -205,8 +207,10 @@ func TestReplicaSeesOtherReplicasWrites(t *testing.T) {
 			}
 		}
 	}
-	if created[0] != "88.100.1/part-00" || created[19] != "88.100.1/part-19" {
-		t.Errorf("B's feed sent A's creations as %v", created)
+	for i, id := range created {
+		if want := fmt.Sprintf("88.100.1/part-%02d", i); id != want {
+			t.Fatalf("B's feed sent creation %d as %s, want %s (all: %v)", i, id, want, created)
+		}
 	}
 }
 
@@ -275,8 +279,9 @@ func TestReplicaConcurrentUpdates(t *testing.T) {
 // TestReplicaQuorumLoss pins STORE-004: replicas go on through the loss
 // of one etcd member of three (a write during a leader election may fail
 // once); without a quorum they answer reads from their copy until the
-// stale limit and refuse writes as Unavailable; once the members are back,
-// writes resume on the same idresd processes.
+// stale limit, then report NOT_SERVING and refuse reads, and refuse writes
+// as Unavailable; once the members are back, writes resume on the same
+// idresd processes.
 func TestReplicaQuorumLoss(t *testing.T) {
 	c := etcdtest.Start(t, 3)
 	// A serves stale reads for a minute (the default); B for 2s only.
@@ -348,7 +353,8 @@ func TestReplicaQuorumLoss(t *testing.T) {
 	if ok, err := a.resolveOK(ctx, "88.100.1/before"); !ok {
 		t.Fatalf("replica A, stale limit 1m: read without quorum: ok=%v, err=%v", ok, err)
 	}
-	// B's copy goes past its 2s stale limit: its reads are refused too.
+	// B's copy goes past its 2s stale limit: its reads are refused too,
+	// and its health says so, for balancers.
 	for {
 		_, err := b.resolveOK(ctx, "88.100.1/before")
 		if status.Code(err) == codes.Unavailable {
@@ -361,6 +367,10 @@ func TestReplicaQuorumLoss(t *testing.T) {
 			t.Fatal("replica B never refused reads past its stale limit")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	waitHealth(t, ctx, b, healthpb.HealthCheckResponse_NOT_SERVING)
+	if got := health(t, ctx, a); got != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("replica A, within its stale limit: health %v, want SERVING", got)
 	}
 
 	// Members back: the same idresd processes write and read again. The
@@ -390,6 +400,31 @@ func TestReplicaQuorumLoss(t *testing.T) {
 	if ok, err := b.resolveOK(ctx, "88.100.1/leader-down-0"); !ok {
 		t.Errorf("replica B after recovery: ok=%v, err=%v", ok, err)
 	}
+	waitHealth(t, ctx, b, healthpb.HealthCheckResponse_SERVING)
+}
+
+func health(t *testing.T, ctx context.Context, r *replica) healthpb.HealthCheckResponse_ServingStatus {
+	t.Helper()
+	resp, err := healthpb.NewHealthClient(r.anon.Conn()).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatalf("health check: %v", err)
+	}
+	return resp.Status
+}
+
+// waitHealth polls r's gRPC health and /readyz's source until it is want.
+func waitHealth(t *testing.T, ctx context.Context, r *replica, want healthpb.HealthCheckResponse_ServingStatus) {
+	t.Helper()
+	for {
+		got := health(t, ctx, r)
+		if got == want && r.n.Ready() == (want == healthpb.HealthCheckResponse_SERVING) {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("health stayed %v (ready %v), want %v", got, r.n.Ready(), want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // leaderOf is the index of the cluster's current leader.
@@ -407,6 +442,24 @@ func leaderOf(t *testing.T, c *etcdtest.Cluster) int {
 	}
 	t.Fatal("cluster has no leader")
 	return -1
+}
+
+// TestReplicaEtcdTLS: a replica reaches a TLS cluster that requires
+// client certificates with the CA, certificate and key its flags name.
+func TestReplicaEtcdTLS(t *testing.T) {
+	c := etcdtest.Start(t, 1, etcdtest.TLS())
+	ca, cert, key := c.CertFiles()
+	n, err := node.Start(node.Config{
+		DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", Logger: quietLog, Store: node.StoreEtcd,
+		Etcd: node.EtcdConfig{Endpoints: c.Endpoints(), Prefix: "/idres/test-tls", CACert: ca, Cert: cert, Key: key},
+	})
+	if err != nil {
+		t.Fatalf("start on a TLS cluster: %v", err)
+	}
+	defer n.Stop(context.Background())
+	if n.AdminTokenPath == "" {
+		t.Error("the replica created no administrator credential in etcd")
+	}
 }
 
 // TestReplicaEtcdAuth: a replica logs in to etcd with the password from
