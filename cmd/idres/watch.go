@@ -122,6 +122,10 @@ func changeKind(k idresv1.Change_Kind) string {
 		return "updated"
 	case idresv1.Change_DELETED:
 		return "deleted"
+	case idresv1.Change_PATTERN_SET:
+		return "pattern-set"
+	case idresv1.Change_PATTERN_DELETED:
+		return "pattern-deleted"
 	}
 	return k.String()
 }

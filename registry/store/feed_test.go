@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -251,6 +252,32 @@ func TestUpgradeFromVersion2(t *testing.T) {
 		}
 		if pos, err := tx.FeedStart(rev); err != nil || pos != 0 {
 			t.Errorf("FeedStart(%d) = %d, %v; want 0", rev, pos, err)
+		}
+		return nil
+	})
+}
+
+// TestFeedRecordsPatterns: setting and deleting a serial pattern are feed
+// changes, named "<prefix>/<pattern>", since they change every identifier
+// the pattern covers.
+func TestFeedRecordsPatterns(t *testing.T) {
+	s, _ := openStore(t, newClock())
+	mustCreatePrefix(t, s, "88.100")
+	p := &idresv1.Pattern{Prefix: "88.100", Pattern: "P-{n:1-9}", Values: []*idresv1.Value{val(1, "URL", "https://x/{n}")}}
+	update(t, s, func(tx *store.Tx) error { _, err := tx.PutPattern("88.100", p); return err })
+	update(t, s, func(tx *store.Tx) error { _, err := tx.DeletePattern("88.100", "P-{n:1-9}"); return err })
+	view(t, s, func(tx *store.Tx) error {
+		changes, err := tx.Changes(0, 10)
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, c := range changes {
+			got = append(got, c.Kind.String()+" "+c.Identifier)
+		}
+		want := []string{"PATTERN_SET 88.100/P-{n:1-9}", "PATTERN_DELETED 88.100/P-{n:1-9}"}
+		if !slices.Equal(got, want) {
+			t.Errorf("feed = %q, want %q", got, want)
 		}
 		return nil
 	})

@@ -31,7 +31,10 @@ func (tx *Tx) PutPattern(pk string, p *idresv1.Pattern) (bool, error) {
 	if err := tx.get(bucketPatterns, key, old); err == nil {
 		p.Created, replaced = old.Created, true
 	}
-	return replaced, tx.put(bucketPatterns, key, p)
+	if err := tx.put(bucketPatterns, key, p); err != nil {
+		return false, err
+	}
+	return replaced, tx.appendChange(idresv1.Change_PATTERN_SET, p.Prefix+"/"+p.Pattern)
 }
 
 // Patterns returns the patterns of the folded prefix pk in key order.
@@ -65,7 +68,10 @@ func (tx *Tx) DeletePattern(pk, src string) (*idresv1.Pattern, error) {
 	if err := tx.get(bucketPatterns, key, old); err != nil {
 		return nil, fmt.Errorf("pattern %q of prefix %q: %w", src, pk, err)
 	}
-	return old, tx.tx.Bucket(bucketPatterns).Delete(key)
+	if err := tx.tx.Bucket(bucketPatterns).Delete(key); err != nil {
+		return nil, err
+	}
+	return old, tx.appendChange(idresv1.Change_PATTERN_DELETED, old.Prefix+"/"+old.Pattern)
 }
 
 // ForEachPatternRaw calls fn with the stored encoding of each pattern of

@@ -107,8 +107,16 @@ func (n *Node) followFeed(ctx context.Context, cl *client.Client, sub FeedSubscr
 	started := false
 	for ctx.Err() == nil {
 		err := watchFeed(ctx, cl, sub.Prefix, &last, &started, ready, func(ch *idresv1.Change) {
-			if id, err := ident.Parse(ch.GetIdentifier()); err == nil {
-				c.Delete(cache.Key{Kind: cache.Answer, Name: id.Key()})
+			switch ch.GetKind() {
+			case idresv1.Change_PATTERN_SET, idresv1.Change_PATTERN_DELETED:
+				// Every identifier the pattern covers may answer
+				// differently now: drop the prefix's answers.
+				prefix, _, _ := strings.Cut(ch.GetIdentifier(), "/")
+				c.Flush(ident.Fold(prefix))
+			default:
+				if id, err := ident.Parse(ch.GetIdentifier()); err == nil {
+					c.Delete(cache.Key{Kind: cache.Answer, Name: id.Key()})
+				}
 			}
 		})
 		if ctx.Err() != nil {

@@ -105,3 +105,67 @@ func FuzzParseFeedSubscription(f *testing.F) {
 		}
 	})
 }
+
+// TestRecursiveFollowsPatternChanges: a pattern change reaches the feed
+// too, and the following recursive node drops the answers derived from
+// the old pattern.
+func TestRecursiveFollowsPatternChanges(t *testing.T) {
+	g := startGRPCNode(t)
+	g.mustCreatePrefix(t, &idresv1.Prefix{Prefix: "88.100"})
+	ctx := ctxT(t)
+	setPattern := func(url string) {
+		t.Helper()
+		_, err := g.admin.SetPattern(ctx, &idresv1.SetPatternRequest{Pattern: &idresv1.Pattern{Prefix: "88.100", Pattern: "P-{n:000-999}",
+			Values: []*idresv1.Value{val(1, "URL", url+"/{n}", 86400)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPattern("https://v1")
+	rec, err := node.Start(node.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", Logger: quietLog,
+		Recursive: node.RecursiveConfig{Roots: []string{g.n.GRPCAddr()},
+			Invalidate: []node.FeedSubscription{{Addr: g.n.GRPCAddr(), Prefix: "88.100", Token: g.token}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Stop(context.Background()) })
+	c, err := client.Dial(rec.GRPCAddr(), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	resolve := func() (string, idresv1.Outcome) {
+		t.Helper()
+		resp, err := c.Resolve(ctx, &idresv1.ResolveRequest{Identifier: "88.100/P-042", Recursive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.GetValues()) == 0 {
+			return "", resp.GetOutcome()
+		}
+		return string(resp.GetValues()[0].GetData()), resp.GetOutcome()
+	}
+	if got, _ := resolve(); got != "https://v1/042" {
+		t.Fatalf("first answer %q", got)
+	}
+	waitAnswer := func(want string, wantOutcome idresv1.Outcome) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got, outcome := resolve()
+			if got == want && outcome == wantOutcome {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("recursive node answers %q (%v), want %q (%v)", got, outcome, want, wantOutcome)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	setPattern("https://v2")
+	waitAnswer("https://v2/042", idresv1.Outcome_OUTCOME_OK)
+	if _, err := g.admin.DeletePattern(ctx, &idresv1.DeletePatternRequest{Prefix: "88.100", Pattern: "P-{n:000-999}"}); err != nil {
+		t.Fatal(err)
+	}
+	waitAnswer("", idresv1.Outcome_OUTCOME_NOT_FOUND)
+}

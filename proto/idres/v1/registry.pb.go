@@ -82,6 +82,10 @@ const (
 	Change_CREATED          Change_Kind = 1
 	Change_UPDATED          Change_Kind = 2
 	Change_DELETED          Change_Kind = 3
+	// A pattern of the prefix was set or deleted; identifier is
+	// "<prefix>/<pattern>". A cache drops every answer under the prefix.
+	Change_PATTERN_SET     Change_Kind = 4
+	Change_PATTERN_DELETED Change_Kind = 5
 )
 
 // Enum value maps for Change_Kind.
@@ -91,12 +95,16 @@ var (
 		1: "CREATED",
 		2: "UPDATED",
 		3: "DELETED",
+		4: "PATTERN_SET",
+		5: "PATTERN_DELETED",
 	}
 	Change_Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED": 0,
 		"CREATED":          1,
 		"UPDATED":          2,
 		"DELETED":          3,
+		"PATTERN_SET":      4,
+		"PATTERN_DELETED":  5,
 	}
 )
 
@@ -724,7 +732,8 @@ func (x *WatchResponse) GetStartRevision() uint64 {
 	return 0
 }
 
-// Change is one identifier change in a node's change feed.
+// Change is one change in a node's change feed: an identifier's, or a
+// serial pattern's, which changes every identifier derived from it.
 type Change struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Position in the node's feed: one per change, strictly increasing.
@@ -2182,7 +2191,7 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"\rWatchResponse\x12*\n" +
 	"\achanges\x18\x01 \x03(\v2\x10.idres.v1.ChangeR\achanges\x12#\n" +
 	"\rlast_sequence\x18\x02 \x01(\x04R\flastSequence\x12%\n" +
-	"\x0estart_revision\x18\x03 \x01(\x04R\rstartRevision\"\x80\x02\n" +
+	"\x0estart_revision\x18\x03 \x01(\x04R\rstartRevision\"\xa6\x02\n" +
 	"\x06Change\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x04R\brevision\x12)\n" +
@@ -2190,12 +2199,14 @@ const file_idres_v1_registry_proto_rawDesc = "" +
 	"\n" +
 	"identifier\x18\x04 \x01(\tR\n" +
 	"identifier\x12.\n" +
-	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"C\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"i\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aCREATED\x10\x01\x12\v\n" +
 	"\aUPDATED\x10\x02\x12\v\n" +
-	"\aDELETED\x10\x03\"X\n" +
+	"\aDELETED\x10\x03\x12\x0f\n" +
+	"\vPATTERN_SET\x10\x04\x12\x13\n" +
+	"\x0fPATTERN_DELETED\x10\x05\"X\n" +
 	"\rImportOptions\x12(\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x14.idres.v1.ImportModeR\x04mode\x12\x1d\n" +
 	"\n" +
