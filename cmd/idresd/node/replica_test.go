@@ -545,3 +545,21 @@ func TestReplicasStartTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultEtcdPrefix: without --etcd-prefix, replicas whose data
+// directories have the same base name share a store, and the prefix is
+// always one etcdkv accepts.
+func TestDefaultEtcdPrefix(t *testing.T) {
+	for _, tc := range []struct{ dir, want string }{
+		{"/var/lib/idres", "/idres/idres"},
+		{"/srv/88.100.1/", "/idres/88.100.1"},
+		{"/", "/idres/default"},
+	} {
+		if got := node.DefaultEtcdPrefix(tc.dir); got != tc.want {
+			t.Errorf("DefaultEtcdPrefix(%q) = %q, want %q", tc.dir, got, tc.want)
+		}
+	}
+	if got := node.DefaultEtcdPrefix("idres-data"); got != "/idres/idres-data" {
+		t.Errorf("DefaultEtcdPrefix(relative idres-data) = %q", got)
+	}
+}
