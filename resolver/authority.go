@@ -31,17 +31,22 @@ type Authority struct {
 
 // Resolve implements Resolver.
 func (a *Authority) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
+	return a.resolve(ctx, req, false)
+}
+
+// resolveWire is Resolve with a record's values left encoded (wire.go).
+func (a *Authority) resolveWire(ctx context.Context, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
+	return a.resolve(ctx, req, true)
+}
+
+func (a *Authority) resolve(ctx context.Context, req *idresv1.ResolveRequest, wire bool) (*idresv1.ResolveResponse, error) {
 	id, err := ident.Parse(req.GetIdentifier())
 	if err != nil {
 		return invalid(req.GetIdentifier(), err), nil
 	}
 	var resp *idresv1.ResolveResponse
 	err = a.Store.View(func(tx *store.Tx) error {
-		if id.IsPrefixHandle() {
-			resp, err = a.prefixHandle(ctx, tx, id, req)
-		} else {
-			resp, err = a.lookup(ctx, tx, id, req)
-		}
+		resp, err = a.answer(ctx, tx, nil, id, req, wire)
 		return err
 	})
 	if err != nil {
@@ -50,28 +55,18 @@ func (a *Authority) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*
 	return resp, nil
 }
 
-// zoneCut walks the folded prefix and its ancestors, deepest first, and
-// stops at the first that is held here or delegated from here. A held
-// prefix wins over a delegation of the same prefix.
-func zoneCut(tx *store.Tx, prefix string) (held *idresv1.Prefix, deleg *idresv1.Delegation, err error) {
-	for _, p := range ident.Ancestors(prefix) {
-		if h, err := tx.Prefix(p); err == nil {
-			return h, nil, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, nil, err
-		}
-		if d, err := tx.Delegation(p); err == nil {
-			return nil, d, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, nil, err
-		}
+// answer resolves one request in tx; cuts, when not nil, remembers zone
+// cuts across the requests of one transaction.
+func (a *Authority) answer(ctx context.Context, tx *store.Tx, cuts zoneCuts, id ident.ID, req *idresv1.ResolveRequest, wire bool) (*idresv1.ResolveResponse, error) {
+	if id.IsPrefixHandle() {
+		return a.prefixHandle(ctx, tx, id, req)
 	}
-	return nil, nil, nil
+	return a.lookup(ctx, tx, cuts, id, req, wire)
 }
 
-func (a *Authority) lookup(ctx context.Context, tx *store.Tx, id ident.ID, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
+func (a *Authority) lookup(ctx context.Context, tx *store.Tx, cuts zoneCuts, id ident.ID, req *idresv1.ResolveRequest, wire bool) (*idresv1.ResolveResponse, error) {
 	resp := &idresv1.ResolveResponse{Identifier: id.String()}
-	held, deleg, err := zoneCut(tx, id.PrefixKey())
+	held, deleg, err := cuts.cut(tx, id.PrefixKey())
 	switch {
 	case err != nil:
 		return nil, err
@@ -90,6 +85,12 @@ func (a *Authority) lookup(ctx context.Context, tx *store.Tx, id ident.ID, req *
 		resp.Outcome = idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND
 		resp.Message = fmt.Sprintf("prefix %q does not exist in zone %q", id.Prefix, held.Prefix)
 		return resp, nil
+	}
+	if wire {
+		raw := tx.IdentifierRaw(id.Key())
+		if raw != nil && wireAnswer(resp, raw, auth.CanReadPrivate(auth.FromContext(ctx), id.PrefixKey()), req) {
+			return resp, nil
+		}
 	}
 	rec, err := tx.Identifier(id.Key())
 	if errors.Is(err, store.ErrNotFound) {

@@ -23,20 +23,25 @@ type BatchResolver interface {
 // whole batch (opening one per identifier was an eighth of the cost of a
 // streamed lookup), so every answer of a batch sees the same snapshot.
 func (a *Authority) ResolveBatch(ctx context.Context, reqs []*idresv1.ResolveRequest) ([]*idresv1.ResolveResponse, error) {
+	return a.resolveBatch(ctx, reqs, false)
+}
+
+// resolveBatchWire is ResolveBatch with values left encoded (wire.go).
+func (a *Authority) resolveBatchWire(ctx context.Context, reqs []*idresv1.ResolveRequest) ([]*idresv1.ResolveResponse, error) {
+	return a.resolveBatch(ctx, reqs, true)
+}
+
+func (a *Authority) resolveBatch(ctx context.Context, reqs []*idresv1.ResolveRequest, wire bool) ([]*idresv1.ResolveResponse, error) {
 	out := make([]*idresv1.ResolveResponse, len(reqs))
 	err := a.Store.View(func(tx *store.Tx) error {
+		cuts := zoneCuts{}
 		for i, req := range reqs {
 			id, err := ident.Parse(req.GetIdentifier())
 			if err != nil {
 				out[i] = invalid(req.GetIdentifier(), err)
 				continue
 			}
-			if id.IsPrefixHandle() {
-				out[i], err = a.prefixHandle(ctx, tx, id, req)
-			} else {
-				out[i], err = a.lookup(ctx, tx, id, req)
-			}
-			if err != nil {
+			if out[i], err = a.answer(ctx, tx, cuts, id, req, wire); err != nil {
 				return fmt.Errorf("resolve %s: %w", id, err)
 			}
 		}

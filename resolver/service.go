@@ -36,7 +36,13 @@ func (s *Service) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*id
 	if err := checkRequest(req); err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}
-	resp, err := s.r.Resolve(ctx, req)
+	var resp *idresv1.ResolveResponse
+	var err error
+	if w, ok := s.r.(wireResolver); ok {
+		resp, err = w.resolveWire(ctx, req)
+	} else {
+		resp, err = s.r.Resolve(ctx, req)
+	}
 	if err != nil {
 		return nil, rpcerr.Status(ctx, err)
 	}

@@ -147,12 +147,8 @@ func (s *Service) readRequests(ctx context.Context, stream idresv1.Resolver_Reso
 func (s *Service) resolveBatch(ctx context.Context, b *streamBatch) {
 	defer close(b.done)
 	b.answers = make([]*idresv1.TaggedResolveResponse, len(b.reqs))
-	if br, ok := s.r.(BatchResolver); ok && len(b.reqs) > 1 {
-		reqs := make([]*idresv1.ResolveRequest, len(b.reqs))
-		for i, r := range b.reqs {
-			reqs[i] = r.GetRequest()
-		}
-		if resps, err := br.ResolveBatch(ctx, reqs); err == nil {
+	if len(b.reqs) > 1 {
+		if resps, err := s.resolveMany(ctx, b.reqs); err == nil {
 			for i, r := range b.reqs {
 				b.answers[i] = &idresv1.TaggedResolveResponse{RequestId: r.GetRequestId(), Response: resps[i]}
 			}
@@ -179,6 +175,28 @@ func (s *Service) resolveBatch(ctx context.Context, b *streamBatch) {
 		b.answers[i] = &idresv1.TaggedResolveResponse{RequestId: r.GetRequestId(), Response: resp}
 	}
 }
+
+// resolveMany answers one message's requests in one call, with values
+// left encoded when the Resolver can (wire.go); errNoBatch when it has no
+// batch call.
+func (s *Service) resolveMany(ctx context.Context, tagged []*idresv1.TaggedResolveRequest) ([]*idresv1.ResolveResponse, error) {
+	var batch func(context.Context, []*idresv1.ResolveRequest) ([]*idresv1.ResolveResponse, error)
+	switch r := s.r.(type) {
+	case wireResolver:
+		batch = r.resolveBatchWire
+	case BatchResolver:
+		batch = r.ResolveBatch
+	default:
+		return nil, errNoBatch
+	}
+	reqs := make([]*idresv1.ResolveRequest, len(tagged))
+	for i, r := range tagged {
+		reqs[i] = r.GetRequest()
+	}
+	return batch(ctx, reqs)
+}
+
+var errNoBatch = errors.New("resolver has no batch call")
 
 // writeAnswers sends batches in the order they were read, packing answers
 // that are ready into one message and flushing before it would wait.
@@ -253,7 +271,7 @@ func (s *Service) writeAnswers(ctx context.Context, stream idresv1.Resolver_Reso
 
 // approxSize estimates an answer's encoded size without encoding it.
 func approxSize(r *idresv1.ResolveResponse) int {
-	n := 32 + len(r.GetIdentifier()) + len(r.GetMessage()) + len(r.GetZone())
+	n := 32 + len(r.GetIdentifier()) + len(r.GetMessage()) + len(r.GetZone()) + wireSize(r)
 	for _, v := range r.GetValues() {
 		n += 32 + len(v.GetType()) + len(v.GetData())
 	}

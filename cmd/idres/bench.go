@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	out := fs.String("o", "-", "gen: output `file`")
 	dnsperf := fs.String("dnsperf", "", "gen: also write a dnsperf query `file` (\"NAME TXT\" lines) for the identifiers")
 	zone := fs.String("zone", "id.example.", "gen: the DNS bridge's zone, for --dnsperf")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to `file` (it shares the machine with the node)")
 	pos, code, ok := e.parseArgs(fs, args[1:], mode+" [flags]")
 	if !ok {
 		return code
@@ -125,6 +127,17 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	}
 	if o.conns < 1 || o.concurrency < 1 || o.ids < 1 || o.batch < 1 {
 		return e.usageError("--conns, --concurrency, --ids and --batch must be at least 1")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return e.fail(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return e.fail(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var rep *benchReport
 	var err error

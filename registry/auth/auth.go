@@ -178,8 +178,9 @@ func writeSecretFile(path, content string) error {
 
 // BearerFromContext returns the bearer token in incoming gRPC metadata, or "".
 func BearerFromContext(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
+	// ValueFromIncomingContext, unlike FromIncomingContext, copies no
+	// map: this runs on every call, most of them anonymous resolves.
+	for _, v := range metadata.ValueFromIncomingContext(ctx, "authorization") {
 		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
 			return strings.TrimSpace(v[7:])
 		}

@@ -21,6 +21,9 @@ type Tx struct {
 	tx      kv.Tx
 	now     time.Time // commit time of a write transaction
 	changes int       // identifier changes recorded in the feed
+	// raw holds the buckets raw.go reads, opened once per read-only
+	// transaction: a batch of lookups opened them once per key.
+	raw [3]kv.Bucket
 }
 
 // Now is the timestamp this write transaction stamps on records.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -134,12 +135,20 @@ func (n *Node) grpcOptions() []grpc.ServerOption {
 	if size == 0 {
 		size = DefaultMaxRecvMsgSize
 	}
-	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(size)}
+	// Stream workers: handlers run on long-lived goroutines whose stacks
+	// have already grown, instead of a new goroutine per call growing its
+	// stack again (a tenth of the CPU under unary Resolve load).
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(size), grpc.NumStreamWorkers(uint32(streamWorkers()))}
 	if n.tlsConfig != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(n.tlsConfig)))
 	}
 	return opts
 }
+
+// streamWorkers is how many goroutines serve gRPC calls before the server
+// starts one per call: enough for the calls a few busy connections keep
+// in flight per core.
+func streamWorkers() int { return 16 * runtime.GOMAXPROCS(0) }
 
 // newRegistry is the Registry service with the configured limits.
 func (n *Node) newRegistry() (*registry.Service, error) {
