@@ -1,7 +1,8 @@
 // Package cache is a recursive node's memory of what authoritative nodes
 // said: answers (keyed by identifier), referrals (keyed by the delegated
 // prefix) and denials of prefixes (keyed by prefix), each kept for the TTL
-// it came with and evicted least-recently-used beyond a bound on entries.
+// it came with and evicted least-recently-used beyond a bound on entries
+// and, optionally, on bytes.
 // It also coalesces identical concurrent misses (Group). It knows nothing
 // of the network: the walker in resolver/recursive fills it.
 //
@@ -24,6 +25,10 @@ import (
 
 // DefaultSize is the entry bound when none is configured.
 const DefaultSize = 100_000
+
+// entryOverhead approximates what an entry costs beyond its response's
+// encoding: the list element, map slot, entry and decoded message.
+const entryOverhead = 256
 
 // Kind says what a key names.
 type Kind byte
@@ -51,16 +56,20 @@ type entry struct {
 	prefix  string // folded prefix the entry belongs to, for Flush
 	resp    *idresv1.ResolveResponse
 	expires time.Time
+	size    int64 // what the entry counts against the byte bound
 }
 
-// Cache is an LRU cache bounded by entries, with per-entry TTL.
+// Cache is an LRU cache bounded by entries and optionally bytes, with
+// per-entry TTL.
 type Cache struct {
 	max int
 	now func() time.Time
 
-	mu    sync.Mutex
-	ll    *list.List // front = most recently used
-	items map[Key]*list.Element
+	mu       sync.Mutex
+	ll       *list.List // front = most recently used
+	items    map[Key]*list.Element
+	maxBytes int64 // 0: no byte bound
+	bytes    int64
 
 	evictions atomic.Uint64
 }
@@ -75,6 +84,23 @@ func New(size int, now func() time.Time) *Cache {
 		now = time.Now
 	}
 	return &Cache{max: size, now: now, ll: list.New(), items: make(map[Key]*list.Element)}
+}
+
+// LimitBytes bounds the cache's size in bytes, approximated from the
+// encoded size of each response plus a fixed overhead an entry; 0 removes
+// the bound. Call it before use.
+func (c *Cache) LimitBytes(n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.maxBytes = max(n, 0)
+	c.evict()
+}
+
+// Bytes is the approximate size of the entries.
+func (c *Cache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }
 
 // Get returns a copy of the live entry for k and its remaining TTL in
@@ -108,16 +134,31 @@ func (c *Cache) Put(k Key, prefix string, resp *idresv1.ResolveResponse, ttl uin
 	if ttl == 0 {
 		return
 	}
-	e := &entry{key: k, prefix: prefix, resp: resp, expires: c.now().Add(time.Duration(ttl) * time.Second)}
+	e := &entry{key: k, prefix: prefix, resp: resp, expires: c.now().Add(time.Duration(ttl) * time.Second),
+		size: int64(proto.Size(resp) + len(k.Name) + len(prefix) + entryOverhead)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.items[k]; ok {
-		el.Value = e
-		c.ll.MoveToFront(el)
+	if c.maxBytes > 0 && e.size > c.maxBytes {
+		// Larger than the whole cache: keeping it would evict everything.
+		if el, ok := c.items[k]; ok {
+			c.remove(el)
+		}
 		return
 	}
-	c.items[k] = c.ll.PushFront(e)
-	for c.ll.Len() > c.max {
+	if el, ok := c.items[k]; ok {
+		c.bytes += e.size - el.Value.(*entry).size
+		el.Value = e
+		c.ll.MoveToFront(el)
+	} else {
+		c.items[k] = c.ll.PushFront(e)
+		c.bytes += e.size
+	}
+	c.evict()
+}
+
+// evict drops least recently used entries until both bounds hold.
+func (c *Cache) evict() {
+	for c.ll.Len() > c.max || c.maxBytes > 0 && c.bytes > c.maxBytes {
 		c.remove(c.ll.Back())
 		c.evictions.Add(1)
 	}
@@ -172,5 +213,7 @@ func (c *Cache) Len() int {
 
 func (c *Cache) remove(el *list.Element) {
 	c.ll.Remove(el)
-	delete(c.items, el.Value.(*entry).key)
+	e := el.Value.(*entry)
+	c.bytes -= e.size
+	delete(c.items, e.key)
 }

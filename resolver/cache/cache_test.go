@@ -189,3 +189,48 @@ func (g *Group) waiting(key string) bool {
 	_, ok := g.calls[key]
 	return ok
 }
+
+// TestByteBound: with a byte bound, big answers push out the least
+// recently used ones, an answer larger than the whole bound is not kept,
+// and the size accounting returns to zero when everything is gone.
+func TestByteBound(t *testing.T) {
+	big := func(id string, n int) *idresv1.ResolveResponse {
+		r := answer(id)
+		r.Values = []*idresv1.Value{{Index: 1, Type: "blob", Data: make([]byte, n)}}
+		return r
+	}
+	c := New(1000, nil)
+	c.LimitBytes(10_000)
+	for i := range 5 {
+		c.Put(Key{Answer, fmt.Sprintf("88/%d", i)}, "88", big(fmt.Sprint(i), 3000), 100)
+	}
+	if c.Bytes() > 10_000 {
+		t.Errorf("Bytes = %d over the bound of 10000", c.Bytes())
+	}
+	if c.Len() != 3 {
+		t.Errorf("Len = %d, want 3 answers of ~3.3 kB in 10 kB", c.Len())
+	}
+	for i, want := range []bool{false, false, true, true, true} {
+		if _, _, ok := c.Get(Key{Answer, fmt.Sprintf("88/%d", i)}); ok != want {
+			t.Errorf("answer %d cached = %v, want %v", i, ok, want)
+		}
+	}
+	c.Put(Key{Answer, "88/huge"}, "88", big("huge", 20_000), 100)
+	if _, _, ok := c.Get(Key{Answer, "88/huge"}); ok {
+		t.Error("an answer larger than the bound was cached")
+	}
+	if c.Len() != 3 {
+		t.Errorf("the refused answer evicted others: Len = %d", c.Len())
+	}
+	// Replacing an entry counts the new size, not both.
+	c.Put(Key{Answer, "88/4"}, "88", answer("4"), 100)
+	c.Flush("")
+	if c.Len() != 0 || c.Bytes() != 0 {
+		t.Errorf("after Flush: Len %d, Bytes %d; want 0, 0", c.Len(), c.Bytes())
+	}
+	c.Put(Key{Answer, "88/a"}, "88", big("a", 3000), 100)
+	c.LimitBytes(1000)
+	if c.Len() != 0 {
+		t.Errorf("lowering the bound kept %d entries", c.Len())
+	}
+}

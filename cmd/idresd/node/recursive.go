@@ -26,6 +26,8 @@ type RecursiveConfig struct {
 	Roots []string
 	// CacheSize bounds the cache in entries; 0 means cache.DefaultSize.
 	CacheSize int
+	// CacheBytes bounds it in (approximate) bytes; 0 means no byte bound.
+	CacheBytes int64
 	// UpstreamTimeout bounds each call to one upstream endpoint; 0 means
 	// recursive.DefaultUpstreamTimeout.
 	UpstreamTimeout time.Duration
@@ -83,6 +85,8 @@ func (n *Node) resolverFor(authority *resolver.Authority) (resolver.Resolver, er
 	if !rc.Enabled() {
 		return authority, nil
 	}
+	c := cache.New(rc.CacheSize, n.cfg.Now)
+	c.LimitBytes(rc.CacheBytes)
 	upTLS, err := rc.upstreamTLS()
 	if err != nil {
 		return nil, err
@@ -91,7 +95,7 @@ func (n *Node) resolverFor(authority *resolver.Authority) (resolver.Resolver, er
 	w, err := recursive.New(recursive.Config{
 		TLS:             upTLS,
 		Roots:           rc.Roots,
-		Cache:           cache.New(rc.CacheSize, n.cfg.Now),
+		Cache:           c,
 		UpstreamTimeout: rc.UpstreamTimeout,
 	})
 	if err != nil {
@@ -106,7 +110,7 @@ func (n *Node) resolverFor(authority *resolver.Authority) (resolver.Resolver, er
 	if err := n.registerWalkerMetrics(w); err != nil {
 		return nil, err
 	}
-	n.log.Info("recursive resolver", "roots", rc.Roots, "cache_entries", rc.CacheSize, "upstream_timeout", rc.UpstreamTimeout)
+	n.log.Info("recursive resolver", "roots", rc.Roots, "cache_entries", rc.CacheSize, "cache_bytes", rc.CacheBytes, "upstream_timeout", rc.UpstreamTimeout)
 	return w, nil
 }
 
@@ -138,7 +142,9 @@ func (n *Node) registerWalkerMetrics(w *recursive.Walker) error {
 		counter("upstream_queries_total", "Calls to authoritative endpoints, failed ones included.", func(s recursive.Stats) uint64 { return s.UpstreamQueries }),
 		counter("failures_total", "Walks that ended in SERVER_FAILURE.", func(s recursive.Stats) uint64 { return s.Failures }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "idres", Subsystem: "cache", Name: "evictions_total",
-			Help: "Cache entries evicted to stay within --cache-size."}, func() float64 { return float64(w.Cache().Evictions()) }),
+			Help: "Cache entries evicted to stay within --cache-size and --cache-bytes."}, func() float64 { return float64(w.Cache().Evictions()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "idres", Subsystem: "cache", Name: "bytes",
+			Help: "Approximate size of the cache's entries, bounded by --cache-bytes."}, func() float64 { return float64(w.Cache().Bytes()) }),
 	} {
 		errs = append(errs, n.Metrics.Register(c))
 	}
