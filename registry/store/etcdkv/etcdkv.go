@@ -36,14 +36,16 @@
 //
 //	b/<bucket>/<key>  -> value
 //	m/<bucket>        -> uint64 big-endian: the bucket's sequence; its presence is the bucket's
-//	fence             -> empty; rewritten by every write transaction
+//	fence             -> the id of the last committed write attempt; rewritten by every write transaction
 package etcdkv
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -408,6 +410,7 @@ func (b *Backend) View(fn func(kv.Tx) error) error {
 func (b *Backend) Update(fn func(kv.Tx) error) error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
+	deadline := time.Now().Add(b.cfg.WriteTimeout)
 	for attempt := 1; ; attempt++ {
 		if b.ctx.Err() != nil {
 			return fmt.Errorf("etcd: %w: store closed", kv.ErrUnavailable)
@@ -424,31 +427,36 @@ func (b *Backend) Update(fn func(kv.Tx) error) error {
 		if len(ops)+1 > b.cfg.MaxTxnOps || size > b.cfg.MaxTxnBytes {
 			return fmt.Errorf("etcd: %w: %d keys, %d bytes (limits %d keys, %d bytes)", kv.ErrTxnTooLarge, len(ops)+1, size, b.cfg.MaxTxnOps, b.cfg.MaxTxnBytes)
 		}
-		ops = append(ops, clientv3.OpPut(b.fence, ""))
-		ctx, cancel := context.WithTimeout(b.ctx, b.cfg.WriteTimeout)
-		resp, err := b.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(b.fence), "=", fenceRev)).Then(ops...).Commit()
-		cancel()
+		// The fence carries this attempt's id, so that after an error
+		// whose outcome is unknown a read of the fence tells whether the
+		// attempt committed.
+		id := attemptID()
+		ops = append(ops, clientv3.OpPut(b.fence, id))
+		rev, committed, err := b.commit(fenceRev, ops, deadline)
 		switch {
 		case errors.Is(err, rpctypes.ErrTooManyOps), errors.Is(err, rpctypes.ErrRequestTooLarge):
 			return fmt.Errorf("etcd: %w: %v", kv.ErrTxnTooLarge, err)
 		case err != nil:
-			// The outcome is unknown when the deadline passed after the
-			// request went out; the caller learns it was not acknowledged.
-			return fmt.Errorf("etcd: %w: commit: %v", kv.ErrUnavailable, err)
-		case !resp.Succeeded:
+			if rev, committed = b.outcome(id, deadline); rev == 0 {
+				return fmt.Errorf("etcd: %w: commit: %v", kv.ErrUnavailable, err)
+			}
+			if !committed {
+				// Lost with its member or leader: run fn again.
+				continue
+			}
+		case !committed:
 			// Another writer committed first: catch up and run fn again.
-			if attempt == maxAttempts {
+			if attempt >= maxAttempts {
 				return fmt.Errorf("etcd: %w: %d attempts lost to concurrent writers", kv.ErrUnavailable, attempt)
 			}
-			if !b.waitApplied(resp.Header.Revision, b.cfg.WriteTimeout) {
-				return fmt.Errorf("etcd: %w: watch did not reach revision %d", kv.ErrUnavailable, resp.Header.Revision)
+			if !b.waitApplied(rev, time.Until(deadline)) {
+				return fmt.Errorf("etcd: %w: watch did not reach revision %d", kv.ErrUnavailable, rev)
 			}
 			continue
 		}
 		// No write came between the snapshot and this commit, so the clone
 		// is the store at the commit's revision.
-		rev := resp.Header.Revision
-		x.tree.ReplaceOrInsert(item{key: "fence"})
+		x.tree.ReplaceOrInsert(item{key: "fence", val: []byte(id)})
 		b.mu.Lock()
 		if b.applied < rev {
 			b.tree, b.applied, b.fenceRev = x.tree, rev, rev
@@ -457,6 +465,61 @@ func (b *Backend) Update(fn func(kv.Tx) error) error {
 		b.mu.Unlock()
 		return nil
 	}
+}
+
+// attemptTimeout bounds one commit attempt. A request stuck on a member
+// that died (a SIGKILLed leader) fails after it, and the write goes on
+// through the new leader well within WriteTimeout.
+const attemptTimeout = 1500 * time.Millisecond
+
+// commit sends one fenced transaction. committed is false when the fence
+// moved (rev is then the cluster's revision to catch up to).
+func (b *Backend) commit(fenceRev int64, ops []clientv3.Op, deadline time.Time) (rev int64, committed bool, err error) {
+	ctx, cancel := context.WithDeadline(clientv3.WithRequireLeader(b.ctx), earliest(deadline, time.Now().Add(attemptTimeout)))
+	defer cancel()
+	resp, err := b.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(b.fence), "=", fenceRev)).Then(ops...).Commit()
+	if err != nil {
+		return 0, false, err
+	}
+	return resp.Header.Revision, resp.Succeeded, nil
+}
+
+// outcome learns whether the attempt id committed, by a linearizable read
+// of the fence: once the cluster answers one, an attempt that has not
+// committed never will (a new leader commits or drops its predecessor's
+// entries before it serves reads). rev is 0 when the cluster could not
+// answer before the deadline.
+func (b *Backend) outcome(id string, deadline time.Time) (rev int64, committed bool) {
+	for time.Now().Before(deadline) && b.ctx.Err() == nil {
+		ctx, cancel := context.WithDeadline(clientv3.WithRequireLeader(b.ctx), earliest(deadline, time.Now().Add(attemptTimeout)))
+		resp, err := b.cli.Get(ctx, b.fence)
+		cancel()
+		if err == nil {
+			if len(resp.Kvs) == 1 && string(resp.Kvs[0].Value) == id {
+				return resp.Kvs[0].ModRevision, true
+			}
+			return resp.Header.Revision, false
+		}
+		select {
+		case <-b.ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return 0, false
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// attemptID is unique per commit attempt across replicas.
+func attemptID() string {
+	var buf [12]byte
+	_, _ = rand.Read(buf[:])
+	return hex.EncodeToString(buf[:])
 }
 
 // tx is a transaction on a tree clone. pending holds the writes of an

@@ -299,3 +299,47 @@ func TestTLS(t *testing.T) {
 		t.Error("Open without a client certificate succeeded")
 	}
 }
+
+// TestLeaderKilled: a write started right after the leader dies (SIGKILL,
+// no handover) is committed through the new leader within the write
+// timeout, once: an increment is not applied twice by the retry.
+func TestLeaderKilled(t *testing.T) {
+	t.Parallel()
+	c := etcdtest.Start(t, 3)
+	b := open(t, etcdkv.Config{Endpoints: c.Endpoints(), Prefix: newPrefix(t), WriteTimeout: 8 * time.Second})
+	inc := func() error {
+		return b.Update(func(tx kv.Tx) error {
+			bk, err := tx.CreateBucketIfNotExists([]byte("m"))
+			if err != nil {
+				return err
+			}
+			return kvtest.Increment(bk, "n")
+		})
+	}
+	if err := inc(); err != nil {
+		t.Fatal(err)
+	}
+	cli := c.Client(t)
+	leader := -1
+	for i, ep := range c.Endpoints() {
+		st, err := cli.Status(context.Background(), ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Leader == st.Header.MemberId {
+			leader = i
+		}
+	}
+	if leader < 0 {
+		t.Fatal("no leader")
+	}
+	c.Kill(leader)
+	start := time.Now()
+	if err := inc(); err != nil {
+		t.Fatalf("increment after the leader was killed: %v", err)
+	}
+	t.Logf("write acknowledged %s after the leader was killed", time.Since(start).Round(time.Millisecond))
+	if got := get(b, "m", "n"); got != "2" {
+		t.Errorf("counter = %s after two increments", got)
+	}
+}
