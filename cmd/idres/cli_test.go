@@ -205,6 +205,8 @@ func TestDescribe(t *testing.T) {
 		{status.Error(codes.Internal, "internal error"), "Internal: internal error", exitServer},
 		{status.Error(codes.Unavailable, `connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:7420: connect: connection refused"`),
 			"Unavailable: cannot reach 127.0.0.1:7420: dial tcp 127.0.0.1:7420: connect: connection refused", exitServer},
+		{status.Error(codes.Unavailable, "etcd: storage unavailable: commit: etcdserver: no leader"),
+			"Unavailable: 127.0.0.1:7420 answered: etcd: storage unavailable: commit: etcdserver: no leader", exitServer},
 		{status.Error(codes.DeadlineExceeded, "context deadline exceeded"), "DeadlineExceeded: no answer from 127.0.0.1:7420 within 10s", exitServer},
 		{context.DeadlineExceeded, "no answer from 127.0.0.1:7420 within 10s", exitServer},
 		{errors.New("plain"), "plain", exitServer},

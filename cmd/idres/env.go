@@ -213,6 +213,11 @@ func (e *env) describe(err error) (string, int) {
 	msg := st.Message()
 	switch st.Code() {
 	case codes.Unavailable:
+		if !transportError(msg) {
+			// The node answered: it cannot serve the call now (stopping, or
+			// its etcd store has no quorum).
+			return fmt.Sprintf("Unavailable: %s answered: %s", e.Server, msg), exitServer
+		}
 		// "connection error: desc = \"transport: Error while dialing: dial tcp ...: connect: connection refused\""
 		if i := strings.Index(msg, "desc = "); i >= 0 {
 			msg = strings.Trim(msg[i+len("desc = "):], `"`)
@@ -226,6 +231,17 @@ func (e *env) describe(err error) (string, int) {
 		return "Canceled: interrupted", exitServer
 	}
 	return fmt.Sprintf("%s: %s", st.Code(), msg), codeExit(st.Code())
+}
+
+// transportError tells a gRPC client's own Unavailable (no connection)
+// from one a node sent.
+func transportError(msg string) bool {
+	for _, s := range []string{"connection error", "transport:", "connection closed", "name resolver", "error reading from server"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // codeExit maps a gRPC status code to an exit code.
