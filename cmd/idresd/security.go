@@ -21,4 +21,6 @@ func securityFlags(fs *flag.FlagSet, sc *node.SecurityConfig) {
 	fs.IntVar(&sc.Limits.MaxPageSize, "max-page-size", registry.MaxPageSize, "largest page a List call may ask for (at most 1000)")
 	fs.Float64Var(&sc.RateLimit, "rate-limit", 1000, "calls per second each credential may make on average (0: unlimited)")
 	fs.IntVar(&sc.RateBurst, "rate-burst", 2000, "calls a credential may make at once (token bucket size)")
+	fs.Float64Var(&sc.AnonRateLimit, "anon-rate-limit", 0, "calls per second anonymous callers of one source network (IPv4 address, IPv6 /64) may make on average over gRPC and HTTP (0: unlimited)")
+	fs.IntVar(&sc.AnonRateBurst, "anon-rate-burst", 0, "calls anonymous callers of one source network may make at once (0: max(1, --anon-rate-limit))")
 }

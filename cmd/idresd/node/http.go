@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/auth"
 	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/httpgw"
 )
@@ -63,7 +64,7 @@ func (n *Node) startHTTP(res resolver.Resolver) error {
 	if err != nil {
 		return fmt.Errorf("HTTP gateway: %w", err)
 	}
-	srv := httpgw.NewServer(gw, n.log)
+	srv := httpgw.NewServer(n.limitAnonymousHTTP(gw), n.log)
 	serve := func() error { return srv.Serve(n.httpLis) }
 	if n.tlsConfig != nil {
 		// The gateway's records are public: phones and browsers carry no
@@ -81,6 +82,28 @@ func (n *Node) startHTTP(res resolver.Resolver) error {
 	}()
 	n.log.Info("HTTP gateway serving", "http", n.HTTPAddr(), "url", n.httpURL)
 	return nil
+}
+
+// limitAnonymousHTTP applies --anon-rate-limit to the gateway's answers,
+// which are anonymous, per source network; health and metrics stay free
+// for probes and scrapers.
+func (n *Node) limitAnonymousHTTP(h http.Handler) http.Handler {
+	l := n.limiter
+	if l == nil || l.AnonRate <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+		default:
+			if !l.AllowAnonymous(r.RemoteAddr) {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "rate limit: too many requests from "+auth.SourceNetwork(r.RemoteAddr)+"; slow down", http.StatusTooManyRequests)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // HTTPAddr is the HTTP gateway's bound address, "" when it is not running.

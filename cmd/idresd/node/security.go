@@ -41,6 +41,12 @@ type SecurityConfig struct {
 	// unlimited. RateBurst is its bucket size (0 means max(1, RateLimit)).
 	RateLimit float64
 	RateBurst int
+	// AnonRateLimit is the sustained calls per second of anonymous callers
+	// of one source network (an IPv4 address or IPv6 /64), over gRPC and
+	// HTTP together; 0 means unlimited. AnonRateBurst is its bucket size
+	// (0 means max(1, AnonRateLimit)).
+	AnonRateLimit float64
+	AnonRateBurst int
 }
 
 // Check reports an unusable combination. grpcAddr is the listen address,
@@ -56,6 +62,8 @@ func (c SecurityConfig) Check(grpcAddr string) error {
 		return fmt.Errorf("refusing plaintext gRPC on %s, which is not a loopback address: give --tls-cert and --tls-key, or --insecure to allow plaintext", grpcAddr)
 	case c.MaxRecvMsgSize < 0:
 		return errors.New("--max-msg-size must not be negative")
+	case c.AnonRateLimit < 0 || c.AnonRateBurst < 0:
+		return errors.New("--anon-rate-limit and --anon-rate-burst must not be negative")
 	case c.RateLimit < 0 || c.RateBurst < 0:
 		return errors.New("--rate-limit and --rate-burst must not be negative")
 	}
@@ -125,7 +133,11 @@ func (n *Node) initSecurity() error {
 	if burst == 0 {
 		burst = max(1, int(sc.RateLimit))
 	}
-	n.limiter = &auth.RateLimiter{Rate: sc.RateLimit, Burst: burst, Now: n.cfg.Now}
+	anonBurst := sc.AnonRateBurst
+	if anonBurst == 0 {
+		anonBurst = max(1, int(sc.AnonRateLimit))
+	}
+	n.limiter = &auth.RateLimiter{Rate: sc.RateLimit, Burst: burst, AnonRate: sc.AnonRateLimit, AnonBurst: anonBurst, Now: n.cfg.Now}
 	return nil
 }
 
