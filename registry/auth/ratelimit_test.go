@@ -84,7 +84,7 @@ func TestAnonymousRateLimit(t *testing.T) {
 		{"[2001:db8::1]:53", true},
 		{"[2001:db8::ffff]:53", true}, // same /64
 		{"[2001:db8::2]:53", false},
-		{"[2001:db8:0:1::1]:53", true}, // next /64
+		{"[2001:db8:0:1::1]:53", true},  // next /64
 		{"[::ffff:192.0.2.1]:1", false}, // IPv4-mapped: the IPv4 host's bucket
 	}
 	for _, s := range steps {
