@@ -21,20 +21,7 @@ func TestRecursiveFollowsFeed(t *testing.T) {
 	if _, err := g.admin.CreateIdentifier(ctx, &idresv1.CreateIdentifierRequest{Identifier: "88.100/x", Values: []*idresv1.Value{val(1, "URL", "https://v1", 86400)}}); err != nil {
 		t.Fatal(err)
 	}
-	start := func(subs []node.FeedSubscription) *client.Client {
-		rec, err := node.Start(node.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", Logger: quietLog,
-			Recursive: node.RecursiveConfig{Roots: []string{g.n.GRPCAddr()}, Invalidate: subs}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { rec.Stop(context.Background()) })
-		c, err := client.Dial(rec.GRPCAddr(), client.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	start := func(subs []node.FeedSubscription) *client.Client { return startFollower(t, g, subs) }
 	resolve := func(c *client.Client) string {
 		t.Helper()
 		resp, err := c.Resolve(ctx, &idresv1.ResolveRequest{Identifier: "88.100/x", Recursive: true})
@@ -122,18 +109,7 @@ func TestRecursiveFollowsPatternChanges(t *testing.T) {
 		}
 	}
 	setPattern("https://v1")
-	rec, err := node.Start(node.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", Logger: quietLog,
-		Recursive: node.RecursiveConfig{Roots: []string{g.n.GRPCAddr()},
-			Invalidate: []node.FeedSubscription{{Addr: g.n.GRPCAddr(), Prefix: "88.100", Token: g.token}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rec.Stop(context.Background()) })
-	c, err := client.Dial(rec.GRPCAddr(), client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := startFollower(t, g, []node.FeedSubscription{{Addr: g.n.GRPCAddr(), Prefix: "88.100", Token: g.token}})
 	resolve := func() (string, idresv1.Outcome) {
 		t.Helper()
 		resp, err := c.Resolve(ctx, &idresv1.ResolveRequest{Identifier: "88.100/P-042", Recursive: true})
@@ -168,4 +144,22 @@ func TestRecursiveFollowsPatternChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAnswer("", idresv1.Outcome_OUTCOME_NOT_FOUND)
+}
+
+// startFollower starts a recursive node rooted at g that follows the
+// feeds subs, and returns an anonymous client of it.
+func startFollower(t *testing.T, g *grpcNode, subs []node.FeedSubscription) *client.Client {
+	t.Helper()
+	rec, err := node.Start(node.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", Logger: quietLog,
+		Recursive: node.RecursiveConfig{Roots: []string{g.n.GRPCAddr()}, Invalidate: subs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Stop(context.Background()) })
+	c, err := client.Dial(rec.GRPCAddr(), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
