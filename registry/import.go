@@ -32,6 +32,7 @@ const (
 type importBatch struct {
 	n      uint64
 	items  []store.BulkItem
+	plan   *store.IndexPlan // value index entries of items, planned by the reader
 	failed []*idresv1.ImportError
 	total  int
 }
@@ -82,6 +83,7 @@ func (s *Service) readImport(ctx context.Context, stream idresv1.Registry_Import
 	var nb uint64
 	hand := func() error {
 		slices.SortStableFunc(b.items, func(x, y store.BulkItem) int { return cmp.Compare(x.ID.Key(), y.ID.Key()) })
+		b.plan = store.PlanIndex(b.items)
 		select {
 		case batches <- b:
 		case <-ctx.Done():
@@ -168,7 +170,7 @@ func (s *Service) checkImportItem(ctx context.Context, it *idresv1.ImportItem) (
 // each stored item gets its audit record in the same transaction.
 func (s *Service) commitImport(ctx context.Context, stream idresv1.Registry_ImportServer, b *importBatch, replace bool) error {
 	if len(b.items) > 0 {
-		if err := s.putBatch(ctx, b.items, replace); err != nil {
+		if err := s.putBatch(ctx, b.items, b.plan, replace); err != nil {
 			return fmt.Errorf("import batch %d: %w", b.n, err)
 		}
 	}
@@ -198,7 +200,8 @@ func importError(ctx context.Context, seq uint64, id string, err error) *idresv1
 
 // putBatch stores items in one transaction, with template checks and one
 // audit record per stored item in that transaction.
-func (s *Service) putBatch(ctx context.Context, items []store.BulkItem, replace bool) error {
+// plan, when not nil, is store.PlanIndex of items.
+func (s *Service) putBatch(ctx context.Context, items []store.BulkItem, plan *store.IndexPlan, replace bool) error {
 	err := s.store.Update(func(tx *store.Tx) error {
 		checkers := map[string]*template.Checker{}
 		for i := range items {
@@ -229,7 +232,7 @@ func (s *Service) putBatch(ctx context.Context, items []store.BulkItem, replace 
 		if c := auth.FromContext(ctx); c != nil {
 			rec.CredentialId = c.ID
 		}
-		return tx.PutIdentifiers(items, replace, func(it *store.BulkItem, oldRaw, newRaw []byte) error {
+		return tx.PutIdentifiersPlanned(items, plan, replace, func(it *store.BulkItem, oldRaw, newRaw []byte) error {
 			rec.Target, rec.Prefix = it.ID.String(), it.ID.PrefixKey()
 			rec.BeforeSha256 = nil
 			if oldRaw != nil {
@@ -246,10 +249,10 @@ func (s *Service) putBatch(ctx context.Context, items []store.BulkItem, replace 
 		// commit the batch in halves. The batch is acknowledged once all
 		// of them are committed.
 		half := len(items) / 2
-		if err := s.putBatch(ctx, items[:half], replace); err != nil {
+		if err := s.putBatch(ctx, items[:half], nil, replace); err != nil {
 			return err
 		}
-		return s.putBatch(ctx, items[half:], replace)
+		return s.putBatch(ctx, items[half:], nil, replace)
 	}
 	return err
 }

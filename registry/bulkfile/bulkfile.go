@@ -371,6 +371,9 @@ func (j *jsonlReader) NextPending() (*Pending, error) {
 
 // Decode parses the line; a malformed one is a *LineError.
 func (p *Pending) Decode() (*Item, error) {
+	if it, ok := decodeExportLine(p.raw, p.Line); ok {
+		return it, nil
+	}
 	var ji jsonItem
 	dec := json.NewDecoder(bytes.NewReader(p.raw))
 	dec.DisallowUnknownFields()
