@@ -5,6 +5,10 @@
 # by side and writes cmd/idres-bench-ref/results/results.md and cmd/idres-bench-ref/results/results.svg.
 #
 #   N=1000000 RUNS=3 DURATION=10s OUT=cmd/idres-bench-ref/results/results.md cmd/idres-bench-ref/bench.sh
+#
+# Large N (e.g. 10000000): the import runs once above 2M identifiers
+# (IMPORT_RUNS to change) and CoreDNS is given the first DNS_IDS (1M)
+# identifiers, since it holds its zone in memory.
 set -eu
 cd "$(dirname "$0")/../.."
 N=${N:-1000000}
@@ -39,4 +43,4 @@ fi
 [ -x "${COREDNS:-/nonexistent}" ] || COREDNS=""
 
 exec bin/idres-bench-ref run --bin bin --work "$WORK" --out "$OUT" --n "$N" --runs "$RUNS" --duration "$DURATION" \
-	--dnsperf "$DNSPERF" --coredns "$COREDNS"
+	--dnsperf "$DNSPERF" --coredns "$COREDNS" --import-runs "${IMPORT_RUNS:-0}" --dns-ids "${DNS_IDS:-1000000}"

@@ -60,7 +60,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: idres-bench-ref grpc ADDR | bbolt [--batch N] [--sort-window N] DIR FILE | run [flags]")
+	fmt.Fprintln(os.Stderr, "usage: idres-bench-ref grpc ADDR | bbolt [--batch N] [--sort-window N] [--limit N] DIR FILE | run [flags]")
 	os.Exit(2)
 }
 
@@ -116,6 +116,7 @@ func rawBolt(args []string) error {
 	batch := fs.Int("batch", 10000, "records per transaction")
 	window := fs.Int("sort-window", 0, "sort each run of this many records by key before batching, as idres import does (0: only each batch)")
 	fill := fs.Float64("fill", 0, "bucket FillPercent (0: bbolt's default)")
+	limit := fs.Int("limit", 0, "write only the first N records of FILE (0: all)")
 	fs.Parse(args)
 	if fs.NArg() != 2 {
 		usage()
@@ -133,7 +134,7 @@ func rawBolt(args []string) error {
 	// Encode everything first: the ceiling is bbolt's, not the parser's.
 	ts := timestamppb.Now()
 	var recs []rec
-	for {
+	for *limit <= 0 || len(recs) < *limit {
 		it, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			break

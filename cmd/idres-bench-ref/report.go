@@ -118,6 +118,9 @@ func (r *runner) report(took time.Duration) error {
 		fmt.Fprintf(&b, "| %s | %s | %.0f %s | %s | %s | %s |\n", x.Name, x.System, x.median(), x.Unit, strings.Join(runs, ", "), p50, p99)
 	}
 
+	r.writeMemory(&b)
+	r.scaleNotes()
+
 	fmt.Fprintf(&b, "\n## Targets (issue 8)\n\n| target | measured | met |\n|---|---|---|\n")
 	for _, t := range targets {
 		got, met, known := t.check(r)
@@ -150,6 +153,9 @@ func (r *runner) report(took time.Duration) error {
 	}
 	svg := filepath.Join(filepath.Dir(r.out), svgName)
 	if err := os.WriteFile(svg, []byte(r.chart()), 0o644); err != nil {
+		return err
+	}
+	if err := r.writeJSON(); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "bench: wrote %s and %s\n", r.out, svg)

@@ -33,6 +33,8 @@ type runner struct {
 	dnsperfBin     string
 	importBatch    int
 	sortWindow     int
+	importRuns     int // 0: --runs, or once past bigImport identifiers
+	dnsIDs         int // identifiers in CoreDNS's zone (scale.go)
 
 	loadStart string // load average when the run began
 
@@ -40,6 +42,9 @@ type runner struct {
 	results []*result
 	notes   []string
 	log     *os.File
+
+	mem        []memSample
+	storeBytes int64
 }
 
 // result is one comparison row of the report.
@@ -84,6 +89,8 @@ func runBench(args []string) error {
 	fs.StringVar(&r.dnsperfBin, "dnsperf", "", "dnsperf binary (DNS comparison skipped when empty)")
 	fs.IntVar(&r.importBatch, "import-batch", 10000, "identifiers per import transaction")
 	fs.IntVar(&r.sortWindow, "sort-window", 1000000, "idres import --sort-window")
+	fs.IntVar(&r.importRuns, "import-runs", 0, fmt.Sprintf("import runs (0: --runs, or 1 above %d identifiers)", bigImport))
+	fs.IntVar(&r.dnsIDs, "dns-ids", defaultDNSIDs, "at most this many identifiers in CoreDNS's zone (it holds the zone in memory); 0: all")
 	fs.Parse(args)
 	if err := os.MkdirAll(r.work, 0o755); err != nil {
 		return err
@@ -266,6 +273,10 @@ func (r *runner) all() error {
 	if _, err := r.command(r.path("idres"), "bench", "gen", "--ids", strconv.Itoa(r.n), "-o", data, "--dnsperf", queries, "--zone", "id.example."); err != nil {
 		return err
 	}
+	dnsQueries, err := r.dnsQueryFile(queries)
+	if err != nil {
+		return err
+	}
 
 	// Import: each run into a fresh node, then the raw bbolt write of the
 	// same records in the same order and batches, right after.
@@ -273,7 +284,7 @@ func (r *runner) all() error {
 	raw := r.add(&result{Name: "import (durable)", System: "raw bbolt", Unit: "identifiers/s"})
 	var main *node
 	dnsAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
-	for i := range r.runs {
+	for i := range r.importRunCount() {
 		os.RemoveAll(filepath.Join(r.work, "auth"))
 		n, err := r.startNode("auth", "--dns", dnsAddr, "--dns-zone", "id.example.")
 		if err != nil {
@@ -283,7 +294,7 @@ func (r *runner) all() error {
 		if _, err := r.idres(n, "prefix", "create", "88.100"); err != nil {
 			return err
 		}
-		r.say("import run %d/%d", i+1, r.runs)
+		r.say("import run %d/%d", i+1, r.importRunCount())
 		b, cmdline, err := r.benchTok(n.grpc, n.token, "import", "--file", data, "--batch", strconv.Itoa(r.importBatch), "--sort-window", strconv.Itoa(r.sortWindow))
 		if err != nil {
 			return err
@@ -304,7 +315,9 @@ func (r *runner) all() error {
 		raw.Runs = append(raw.Runs, rb.PerSecond)
 		raw.Command = fmt.Sprintf("idres-bench-ref bbolt --batch %d --sort-window %d DIR data.jsonl", r.importBatch, r.sortWindow)
 		r.say("  import %.0f/s, raw bbolt %.0f/s", b.PerSecond, rb.PerSecond)
-		if i < r.runs-1 {
+		r.sampleMem(fmt.Sprintf("after import run %d", i+1), "idresd", n.cmd)
+		r.storeBytes = dirSize(n.dir)
+		if i < r.importRunCount()-1 {
 			r.stop(n.cmd)
 		} else {
 			main = n
@@ -316,7 +329,7 @@ func (r *runner) all() error {
 	if help, _ := r.command(r.path("idres"), "export", "-h"); strings.Contains(string(help), "zonefile") && r.corednsBin != "" {
 		r.stop(main.cmd)
 		zonefile = filepath.Join(r.work, "id.example.zone")
-		if _, err := r.command(r.path("idres"), "export", "--zonefile", "id.example.", "--data", main.dir, "--dns", dnsAddr, "-o", zonefile, "88.100"); err != nil {
+		if err := r.exportZone(main.dir, dnsAddr, zonefile, dnsQueries); err != nil {
 			r.notes = append(r.notes, "zone file export failed: "+err.Error())
 			zonefile = ""
 		}
@@ -331,13 +344,14 @@ func (r *runner) all() error {
 
 	// Context: the same raw write with each batch sorted but the file
 	// order otherwise kept, i.e. without the import's sort window.
-	if out, err := r.command(r.path("idres-bench-ref"), "bbolt", "--batch", strconv.Itoa(r.importBatch), filepath.Join(r.work, "raw"), data); err == nil {
+	ctxN := min(r.n, contextIDs)
+	if out, err := r.command(r.path("idres-bench-ref"), "bbolt", "--batch", strconv.Itoa(r.importBatch), "--limit", strconv.Itoa(ctxN), filepath.Join(r.work, "raw"), data); err == nil {
 		var rb struct {
 			PerSecond float64 `json:"per_second"`
 		}
 		json.Unmarshal(out, &rb)
-		r.notes = append(r.notes, fmt.Sprintf("Raw bbolt with only each %d-record batch sorted (shuffled file order otherwise): %.0f records/s, one run. "+
-			"The import's sort window is what makes the difference on a file in random order.", r.importBatch, rb.PerSecond))
+		r.notes = append(r.notes, fmt.Sprintf("Raw bbolt with only each %d-record batch sorted (shuffled file order otherwise), first %d records: %.0f records/s, one run. "+
+			"The import's sort window is what makes the difference on a file in random order.", r.importBatch, ctxN, rb.PerSecond))
 	}
 	os.RemoveAll(filepath.Join(r.work, "raw"))
 
@@ -399,7 +413,8 @@ func (r *runner) all() error {
 		st.Runs, st.P50, st.P99, st.Command = append(st.Runs, b.PerSecond), append(st.P50, b.Lat.P50), append(st.P99, b.Lat.P99), cmdline
 	}
 
-	if err := r.dnsCompare(main, zonefile, queries); err != nil {
+	r.sampleMem("after the Resolve and ResolveStream runs", "idresd", main.cmd)
+	if err := r.dnsCompare(main, zonefile, dnsQueries); err != nil {
 		r.notes = append(r.notes, "DNS comparison not run: "+err.Error())
 		r.say("DNS comparison skipped: %v", err)
 	}
@@ -407,6 +422,7 @@ func (r *runner) all() error {
 	if err := r.recursive(main); err != nil {
 		r.notes = append(r.notes, "recursive node not measured: "+err.Error())
 	}
+	r.sampleMem("at the end (after DNS and recursive runs)", "idresd", main.cmd)
 	r.stop(main.cmd)
 	return nil
 }
@@ -482,6 +498,7 @@ func (r *runner) dnsCompare(main *node, zonefile, queries string) error {
 			r.say("DNS (idres bench dns) run %d/%d %s: %.0f qps", i+1, r.runs, t.res.System, b.PerSecond)
 		}
 	}
+	r.sampleMem("after the DNS runs", "CoreDNS", core)
 	return nil
 }
 
@@ -531,6 +548,7 @@ func (r *runner) recursive(auth *node) error {
 		}
 		res.Runs, res.P50, res.P99, res.Command = []float64{b.PerSecond}, []float64{b.Lat.P50}, []float64{b.Lat.P99}, cmdline
 	}
+	r.sampleMem("after the warm run", "recursive idresd", rec.cmd)
 	r.notes = append(r.notes, fmt.Sprintf("Recursive node: %d distinct identifiers asked once each (cold: every one fetched from the authoritative node), then the same again (warm); one run each.", k))
 	return nil
 }
