@@ -9,6 +9,8 @@
 //	                                   fsynced transaction each (the storage ceiling of import)
 //	idres-bench-ref run [flags]        the whole of `make bench`: starts the servers, runs the
 //	                                   loads side by side, writes cmd/idres-bench-ref/results/results.md and its SVG
+//	idres-bench-ref scale N=DIR N=DIR  unary Resolve latency on the stores two runs of different N
+//	                                   left in their work directories, alternating, at the same rate
 //
 // Each prints one JSON line of results (bbolt) or serves until killed (grpc).
 package main
@@ -50,6 +52,8 @@ func main() {
 		err = rawBolt(os.Args[2:])
 	case "run":
 		err = runBench(os.Args[2:])
+	case "scale":
+		err = scaleCompare(os.Args[2:])
 	default:
 		usage()
 	}
@@ -60,7 +64,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: idres-bench-ref grpc ADDR | bbolt [--batch N] [--sort-window N] [--limit N] DIR FILE | run [flags]")
+	fmt.Fprintln(os.Stderr, "usage: idres-bench-ref grpc ADDR | bbolt [--batch N] [--sort-window N] [--limit N] DIR FILE | run [flags] | scale [flags] N=WORKDIR N=WORKDIR")
 	os.Exit(2)
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/idres/idres/resolver/dnsname"
 )
@@ -295,7 +298,11 @@ func (r *runner) writeJSON() error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(r.work, "results.json"), append(b, '\n'), 0o644)
+	dir := r.work
+	if dir == "" {
+		dir = filepath.Dir(r.out)
+	}
+	return os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644)
 }
 
 // scaleNotes says in the report which parts ran fewer times than --runs.
@@ -303,4 +310,122 @@ func (r *runner) scaleNotes() {
 	if k := r.importRunCount(); k != r.runs {
 		r.notes = append(r.notes, fmt.Sprintf("Import and its raw bbolt reference: %d run(s), not %d: above %d identifiers each run takes minutes (idres-bench-ref run --import-runs sets it).", k, r.runs, bigImport))
 	}
+}
+
+// scaleCompare is `idres-bench-ref scale`: the stores two `make bench`
+// runs of different N left in their work directories, served side by side
+// by the same idresd binary, with unary Resolve alternating between them,
+// first unpaced (peak), then both at the same rate, half the lower peak.
+// It answers whether latency holds as the store grows, on one machine in
+// one session, without re-importing.
+func scaleCompare(args []string) error {
+	fs := flag.NewFlagSet("scale", flag.ExitOnError)
+	bin := fs.String("bin", "bin", "directory holding idres and idresd")
+	runs := fs.Int("runs", 5, "runs of each measurement, alternating between the stores")
+	dur := fs.Duration("duration", 10*time.Second, "length of each run")
+	conns := fs.Int("conns", 4, "gRPC connections")
+	conc := fs.Int("concurrency", 16, "concurrent calls per connection")
+	out := fs.String("out", "-", "Markdown report `file` (- for stdout)")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: idres-bench-ref scale [flags] N=WORKDIR N=WORKDIR  (work directories of make bench runs, each holding auth/)")
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	type side struct {
+		n          int
+		r          *runner
+		node       *node
+		peak, half *result
+	}
+	var sides []*side
+	for _, a := range fs.Args() {
+		ns, dir, ok := strings.Cut(a, "=")
+		n, err := strconv.Atoi(ns)
+		if !ok || err != nil || n <= 0 {
+			fs.Usage()
+			return fmt.Errorf("want N=WORKDIR, got %q", a)
+		}
+		sides = append(sides, &side{n: n, r: &runner{bin: *bin, work: dir}})
+	}
+	if len(sides) != 2 {
+		fs.Usage()
+		return errors.New("want two stores")
+	}
+	logf, err := os.CreateTemp("", "idres-bench-scale-*.log")
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	for _, s := range sides {
+		s.r.log = logf
+		defer s.r.stopAll()
+		if s.node, err = s.r.startNode("auth"); err != nil {
+			return err
+		}
+		s.peak = &result{Name: "unary Resolve, unpaced", System: fmt.Sprintf("N=%d", s.n), Unit: "requests/s"}
+		s.half = &result{Name: "unary Resolve, same rate", System: fmt.Sprintf("N=%d", s.n), Unit: "requests/s"}
+	}
+	load := func(s *side, extra ...string) []string {
+		return append(append([]string{"resolve"}, extra...), "--conns", strconv.Itoa(*conns), "--concurrency", strconv.Itoa(*conc),
+			"--duration", dur.String(), "--ids", strconv.Itoa(s.n))
+	}
+	measure := func(s *side, res *result, extra ...string) error {
+		b, cmdline, err := s.r.bench(s.node.grpc, load(s, extra...)...)
+		if err != nil {
+			return err
+		}
+		if b.Outcomes["OK"] != b.Ops {
+			return fmt.Errorf("N=%d: %d of %d answers not OK: %v", s.n, b.Ops-b.Outcomes["OK"], b.Ops, b.Outcomes)
+		}
+		res.Runs, res.P50, res.P99, res.Command = append(res.Runs, b.PerSecond), append(res.P50, b.Lat.P50), append(res.P99, b.Lat.P99), cmdline
+		s.r.say("N=%d %s: %.0f/s p50 %.3f ms p99 %.3f ms", s.n, res.Name, b.PerSecond, b.Lat.P50, b.Lat.P99)
+		return nil
+	}
+	for range *runs {
+		for _, s := range sides {
+			if err := measure(s, s.peak); err != nil {
+				return err
+			}
+		}
+	}
+	rate := fmt.Sprintf("%.0f", min(sides[0].peak.median(), sides[1].peak.median())/2)
+	for range *runs {
+		for _, s := range sides {
+			if err := measure(s, s.half, "--rate", rate); err != nil {
+				return err
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "| N | store on disk | unpaced requests/s (runs) | p99 ms unpaced | at %s/s: p50 ms | p99 ms (runs) | p99 ms median | idresd VmRSS / VmHWM MiB |\n|---:|---:|---|---:|---:|---|---:|---|\n", rate)
+	for _, s := range sides {
+		s.r.sampleMem("after the runs", "idresd", s.node.cmd)
+		mem := "?"
+		if len(s.r.mem) > 0 {
+			mem = fmt.Sprintf("%d / %d", s.r.mem[0].RSSKiB>>10, s.r.mem[0].HWMKiB>>10)
+		}
+		fmt.Fprintf(&b, "| %d | %.2f GiB | %.0f (%s) | %.2f | %.3f | %s | %.2f | %s |\n", s.n, float64(dirSize(s.node.dir))/(1<<30),
+			s.peak.median(), joinRuns(s.peak.Runs, "%.0f"), s.peak.p99Median(), s.half.p50Median(), joinRuns(s.half.P99, "%.2f"), s.half.p99Median(), mem)
+	}
+	if p := sides[0].half.p99Median(); p > 0 {
+		fmt.Fprintf(&b, "\np99 at %s/s, N=%d against N=%d: %.2f×. ", rate, sides[1].n, sides[0].n, sides[1].half.p99Median()/p)
+	}
+	fmt.Fprintf(&b, "%d runs of %s each, alternating between the two stores; medians. Command: `idres-bench-ref scale %s`; load: `idres bench %s`.\n",
+		*runs, dur, strings.Join(args, " "), strings.Join(load(sides[0], "--rate", rate), " "))
+	for _, s := range sides {
+		s.r.stopAll()
+	}
+	if *out == "-" {
+		_, err := os.Stdout.WriteString(b.String())
+		return err
+	}
+	return os.WriteFile(*out, []byte(b.String()), 0o644)
+}
+
+func joinRuns(v []float64, format string) string {
+	var s []string
+	for _, x := range v {
+		s = append(s, fmt.Sprintf(format, x))
+	}
+	return strings.Join(s, ", ")
 }
