@@ -82,7 +82,7 @@ func (s *Service) readImport(ctx context.Context, stream idresv1.Registry_Import
 	var b *importBatch
 	var nb uint64
 	hand := func() error {
-		slices.SortStableFunc(b.items, func(x, y store.BulkItem) int { return cmp.Compare(x.ID.Key(), y.ID.Key()) })
+		b.items = sortedByKey(b.items)
 		b.plan = store.PlanIndex(b.items)
 		select {
 		case batches <- b:
@@ -145,6 +145,23 @@ func (s *Service) readImport(ctx context.Context, stream idresv1.Registry_Import
 		return hand()
 	}
 	return nil
+}
+
+// sortedByKey orders items by lookup key, keeping the order of equal
+// keys. Each key is computed once: as the sort's comparison (folding and
+// normalising both sides each time) it was most of the reader's work.
+func sortedByKey(items []store.BulkItem) []store.BulkItem {
+	keys := make([]string, len(items))
+	order := make([]int, len(items))
+	for i := range items {
+		keys[i], order[i] = items[i].ID.Key(), i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(keys[x], keys[y]) })
+	out := make([]store.BulkItem, len(items))
+	for i, j := range order {
+		out[i] = items[j]
+	}
+	return out
 }
 
 // checkImportItem applies CreateIdentifier's checks to one item.

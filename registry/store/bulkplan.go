@@ -28,23 +28,31 @@ type plannedKey struct {
 // PlanIndex builds the index entries of items' records as they are now;
 // neither may change before PutIdentifiersPlanned. It reads no store.
 func PlanIndex(items []BulkItem) *IndexPlan {
-	n := 0
+	n, size := 0, 0
+	idKeys := make([]string, len(items))
 	for i := range items {
-		n += len(items[i].Rec.GetValues())
+		idKeys[i] = items[i].ID.Key()
+		idKey, pk := idKeys[i], items[i].ID.PrefixKey()
+		for _, v := range items[i].Rec.GetValues() {
+			n++
+			size += indexKeyLen(pk, v.Type, v.Data, idKey)
+		}
 	}
 	p := &IndexPlan{items: len(items), keys: make([]plannedKey, 0, n)}
+	// The keys are carved from one buffer: bbolt holds them until commit.
+	arena := make([]byte, 0, size)
 	for i := range items {
 		it := &items[i]
-		if it.Rec == nil {
-			continue
-		}
-		idKey := it.ID.Key()
-		pk := it.ID.PrefixKey()
-		for _, v := range it.Rec.Values {
-			p.keys = append(p.keys, plannedKey{indexKey(pk, v.Type, v.Data, idKey), i})
+		idKey, pk := idKeys[i], it.ID.PrefixKey()
+		for _, v := range it.Rec.GetValues() {
+			start := len(arena)
+			arena = appendIndexKey(arena, pk, v.Type, v.Data, idKey)
+			p.keys = append(p.keys, plannedKey{arena[start:len(arena):len(arena)], i})
 		}
 	}
-	slices.SortStableFunc(p.keys, func(a, b plannedKey) int { return bytes.Compare(a.key, b.key) })
+	// Not stable: every planned write puts an empty value, so the order
+	// of equal keys (one identifier twice in a batch) does not matter.
+	slices.SortFunc(p.keys, func(a, b plannedKey) int { return bytes.Compare(a.key, b.key) })
 	return p
 }
 

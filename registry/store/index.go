@@ -54,7 +54,15 @@ func indexRange(pk, typ string) []byte {
 func indexKey(pk, typ string, data []byte, idKey string) []byte {
 	// One allocation in the common case (no 0x00 to escape): an import
 	// builds several keys per identifier.
-	k := make([]byte, 0, len(pk)+len(typ)+min(len(data), IndexedDataLen)+len(idKey)+8)
+	return appendIndexKey(make([]byte, 0, indexKeyLen(pk, typ, data, idKey)), pk, typ, data, idKey)
+}
+
+// indexKeyLen is indexKey's length when nothing needs escaping.
+func indexKeyLen(pk, typ string, data []byte, idKey string) int {
+	return len(pk) + len(typ) + min(len(data), IndexedDataLen) + len(idKey) + 8
+}
+
+func appendIndexKey(k []byte, pk, typ string, data []byte, idKey string) []byte {
 	k = append(append(k, prefixKey(pk)...), 0)
 	k = appendEsc(k, []byte(typ))
 	k = append(k, termWhole...)
