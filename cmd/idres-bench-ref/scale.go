@@ -185,13 +185,16 @@ type memSample struct {
 	Process string `json:"process"`
 	RSSKiB  int64  `json:"vm_rss_kib"`
 	HWMKiB  int64  `json:"vm_hwm_kib"`
+	AnonKiB int64  `json:"rss_anon_kib"` // heap and stacks
+	FileKiB int64  `json:"rss_file_kib"` // mapped files: bbolt's pages, the binary
 }
 
-// procMem reads VmRSS and VmHWM (peak RSS) of a process by PID.
-func procMem(pid int) (rss, hwm int64, err error) {
+// procMem reads VmRSS, VmHWM (peak RSS), RssAnon and RssFile of a
+// process by PID.
+func procMem(pid int) (m memSample, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	for _, l := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(l, ":")
@@ -202,30 +205,36 @@ func procMem(pid int) (rss, hwm int64, err error) {
 		if len(f) == 0 {
 			continue
 		}
+		n, _ := strconv.ParseInt(f[0], 10, 64)
 		switch k {
 		case "VmRSS":
-			rss, _ = strconv.ParseInt(f[0], 10, 64)
+			m.RSSKiB = n
 		case "VmHWM":
-			hwm, _ = strconv.ParseInt(f[0], 10, 64)
+			m.HWMKiB = n
+		case "RssAnon":
+			m.AnonKiB = n
+		case "RssFile":
+			m.FileKiB = n
 		}
 	}
-	if rss == 0 {
-		return 0, 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+	if m.RSSKiB == 0 {
+		return m, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 	}
-	return rss, hwm, nil
+	return m, nil
 }
 
 func (r *runner) sampleMem(when, process string, cmd *exec.Cmd) {
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	rss, hwm, err := procMem(cmd.Process.Pid)
+	m, err := procMem(cmd.Process.Pid)
 	if err != nil {
 		r.say("memory of %s %s: %v", process, when, err)
 		return
 	}
-	r.mem = append(r.mem, memSample{When: when, Process: process, RSSKiB: rss, HWMKiB: hwm})
-	r.say("memory of %s %s: RSS %d MiB, peak %d MiB", process, when, rss>>10, hwm>>10)
+	m.When, m.Process = when, process
+	r.mem = append(r.mem, m)
+	r.say("memory of %s %s: RSS %d MiB (anon %d, file %d), peak %d MiB", process, when, m.RSSKiB>>10, m.AnonKiB>>10, m.FileKiB>>10, m.HWMKiB>>10)
 }
 
 // dirSize is the bytes of the files directly in dir (a node's store).
@@ -248,12 +257,12 @@ func (r *runner) writeMemory(b *strings.Builder) {
 	if len(r.mem) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "\n## Memory\n\n| process | when | VmRSS MiB | VmHWM (peak) MiB |\n|---|---|---:|---:|\n")
+	fmt.Fprintf(b, "\n## Memory\n\n| process | when | VmRSS MiB | of which anon (heap) | of which file (mmap) | VmHWM (peak) MiB |\n|---|---|---:|---:|---:|---:|\n")
 	for _, m := range r.mem {
-		fmt.Fprintf(b, "| %s | %s | %d | %d |\n", m.Process, m.When, m.RSSKiB>>10, m.HWMKiB>>10)
+		fmt.Fprintf(b, "| %s | %s | %d | %d | %d | %d |\n", m.Process, m.When, m.RSSKiB>>10, m.AnonKiB>>10, m.FileKiB>>10, m.HWMKiB>>10)
 	}
 	fmt.Fprintf(b, "\nRead from /proc/PID/status of each server by its PID. idresd's RSS counts the pages of its bbolt file it has touched through the mmap "+
-		"(page cache shared with the kernel, given back under memory pressure), not only its heap. "+
+		"(RssFile: page cache shared with the kernel, given back under memory pressure), not only its heap (RssAnon). "+
 		"With CoreDNS measured, the node is restarted after the import to export its zone file offline, so the later idresd rows are of the restarted process.")
 	if r.storeBytes > 0 {
 		fmt.Fprintf(b, " The store after the import: %.2f GiB on disk.", float64(r.storeBytes)/(1<<30))
@@ -402,7 +411,8 @@ func scaleCompare(args []string) error {
 		s.r.sampleMem("after the runs", "idresd", s.node.cmd)
 		mem := "?"
 		if len(s.r.mem) > 0 {
-			mem = fmt.Sprintf("%d / %d", s.r.mem[0].RSSKiB>>10, s.r.mem[0].HWMKiB>>10)
+			m := s.r.mem[0]
+			mem = fmt.Sprintf("%d / %d (anon %d, file %d)", m.RSSKiB>>10, m.HWMKiB>>10, m.AnonKiB>>10, m.FileKiB>>10)
 		}
 		fmt.Fprintf(&b, "| %d | %.2f GiB | %.0f (%s) | %.2f | %.3f | %s | %.2f | %s |\n", s.n, float64(dirSize(s.node.dir))/(1<<30),
 			s.peak.median(), joinRuns(s.peak.Runs, "%.0f"), s.peak.p99Median(), s.half.p50Median(), joinRuns(s.half.P99, "%.2f"), s.half.p99Median(), mem)

@@ -87,16 +87,16 @@ func TestProcMem(t *testing.T) {
 		t.Skip(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	rss, hwm, err := procMem(cmd.Process.Pid)
+	m, err := procMem(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rss <= 0 || hwm < rss {
-		t.Errorf("VmRSS %d KiB, VmHWM %d KiB: want 0 < RSS <= HWM", rss, hwm)
+	if m.RSSKiB <= 0 || m.HWMKiB < m.RSSKiB || m.AnonKiB+m.FileKiB > m.RSSKiB {
+		t.Errorf("VmRSS %d KiB, VmHWM %d KiB, anon %d + file %d: want 0 < RSS <= HWM, anon+file <= RSS", m.RSSKiB, m.HWMKiB, m.AnonKiB, m.FileKiB)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if _, _, err := procMem(cmd.Process.Pid); err == nil {
+	if _, err := procMem(cmd.Process.Pid); err == nil {
 		t.Error("no error for an ended process")
 	}
 }
