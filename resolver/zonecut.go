@@ -27,7 +27,8 @@ func ZoneCut(tx *store.Tx, prefix string) (held *idresv1.Prefix, deleg *idresv1.
 // lookup, so it probes stored bytes (a miss allocates nothing) and takes
 // held prefixes decoded from a cache.
 func zoneCut(tx *store.Tx, prefix string) (held *idresv1.Prefix, deleg *idresv1.Delegation, err error) {
-	for _, p := range ident.Ancestors(prefix) {
+	// ident.Ancestors' order, without building the list.
+	for p := prefix; ; p, _ = ident.Parent(p) {
 		if raw := tx.PrefixRaw(p); raw != nil {
 			h, err := decodedPrefix(raw)
 			if err != nil {
@@ -43,8 +44,10 @@ func zoneCut(tx *store.Tx, prefix string) (held *idresv1.Prefix, deleg *idresv1.
 			}
 			return nil, d, nil
 		}
+		if p == "" {
+			return nil, nil, nil
+		}
 	}
-	return nil, nil, nil
 }
 
 // zoneCuts remembers the zone cuts found in one read transaction, by
