@@ -1,6 +1,9 @@
 // Package store keeps a node's prefixes, delegations, identifiers,
-// credentials, templates and audit log in one bbolt file. It owns the on-disk layout and nothing
-// else: it validates no identifier syntax and knows nothing of gRPC.
+// credentials, templates and audit log in buckets of a kv.Backend: the
+// node's own bbolt file (Open), or a key prefix of an etcd cluster shared
+// by the node's replicas (OpenBackend with an etcdkv.Backend). It owns the
+// layout and nothing else: it validates no identifier syntax and knows
+// nothing of gRPC.
 //
 // # Layout
 //
@@ -41,4 +44,9 @@
 // method returns, so an acknowledged write survives a crash. Any number of
 // readers run concurrently with one writer. The file is locked (flock) while
 // open: a second process gets ErrLocked instead of a corrupt file.
+//
+// On etcd the same buckets are keys under the prefix (layout in package
+// etcdkv) and a write is one etcd transaction, acknowledged once a quorum
+// has it. Update's closure may then run more than once: it must not act
+// outside the transaction.
 package store
