@@ -135,32 +135,6 @@ func rawBolt(args []string) error {
 	if err != nil {
 		return err
 	}
-	// Encode everything first: the ceiling is bbolt's, not the parser's.
-	ts := timestamppb.Now()
-	var recs []rec
-	for *limit <= 0 || len(recs) < *limit {
-		it, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		id, err := ident.Parse(it.Identifier)
-		if err != nil {
-			return err
-		}
-		value.Normalize(it.Values)
-		for _, v := range it.Values {
-			v.Timestamp = ts
-		}
-		r := &idresv1.Identifier{Identifier: id.String(), Values: it.Values, Created: ts, Updated: ts}
-		raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(r)
-		if err != nil {
-			return err
-		}
-		recs = append(recs, rec{key: []byte(id.Key()), val: raw})
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -176,36 +150,88 @@ func rawBolt(args []string) error {
 		return err
 	}
 	byKey := func(x, y rec) int { return bytes.Compare(x.key, y.key) }
-	start := time.Now()
+	// Records are read and encoded a sort window (or a batch) at a time,
+	// outside the timed part: the ceiling is bbolt's, not the parser's, and
+	// memory holds one window however large the file.
+	chunk := *batch
 	if *window > 0 {
-		for i := 0; i < len(recs); i += *window {
-			slices.SortStableFunc(recs[i:min(i+*window, len(recs))], byKey)
-		}
+		chunk = (*window + *batch - 1) / *batch * *batch // whole batches
 	}
-	for i := 0; i < len(recs); i += *batch {
-		b := recs[i:min(i+*batch, len(recs))]
-		slices.SortStableFunc(b, byKey)
-		err := db.Update(func(tx *bolt.Tx) error {
-			bk := tx.Bucket(name)
-			if *fill > 0 {
-				bk.FillPercent = *fill
-			}
-			for _, r := range b {
-				if err := bk.Put(r.key, r.val); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+	ts := timestamppb.Now()
+	var el time.Duration
+	total := 0
+	for {
+		want := chunk
+		if *limit > 0 {
+			want = min(want, *limit-total)
+		}
+		recs, err := readRecs(rd, want, ts)
 		if err != nil {
 			return err
 		}
+		if len(recs) == 0 {
+			break
+		}
+		total += len(recs)
+		start := time.Now()
+		for i := 0; *window > 0 && i < len(recs); i += *window {
+			slices.SortStableFunc(recs[i:min(i+*window, len(recs))], byKey)
+		}
+		for i := 0; i < len(recs); i += *batch {
+			b := recs[i:min(i+*batch, len(recs))]
+			slices.SortStableFunc(b, byKey)
+			err := db.Update(func(tx *bolt.Tx) error {
+				bk := tx.Bucket(name)
+				if *fill > 0 {
+					bk.FillPercent = *fill
+				}
+				for _, r := range b {
+					if err := bk.Put(r.key, r.val); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		el += time.Since(start)
 	}
-	el := time.Since(start)
 	out, _ := json.Marshal(map[string]any{
-		"mode": "bbolt", "records": len(recs), "batch": *batch, "sort_window": *window, "fill": *fill, "seconds": el.Seconds(),
-		"per_second": float64(len(recs)) / el.Seconds(),
+		"mode": "bbolt", "records": total, "batch": *batch, "sort_window": *window, "fill": *fill, "seconds": el.Seconds(),
+		"per_second": float64(total) / el.Seconds(),
 	})
 	fmt.Println(string(out))
 	return nil
+}
+
+// readRecs reads up to n records and encodes them as the node stores
+// them (same encoding, timestamps included).
+func readRecs(rd bulkfile.Reader, n int, ts *timestamppb.Timestamp) ([]rec, error) {
+	var recs []rec
+	for len(recs) < n {
+		it, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		id, err := ident.Parse(it.Identifier)
+		if err != nil {
+			return nil, err
+		}
+		value.Normalize(it.Values)
+		for _, v := range it.Values {
+			v.Timestamp = ts
+		}
+		r := &idresv1.Identifier{Identifier: id.String(), Values: it.Values, Created: ts, Updated: ts}
+		raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec{key: []byte(id.Key()), val: raw})
+	}
+	return recs, nil
 }
