@@ -346,6 +346,7 @@ func scaleCompare(args []string) error {
 		node       *node
 		peak, half *result
 		majflt     []float64 // major page faults of idresd in each same-rate run
+		minflt     []float64 // and minor ones (first touch of a mapped page in memory)
 	}
 	var sides []*side
 	for _, a := range fs.Args() {
@@ -380,20 +381,21 @@ func scaleCompare(args []string) error {
 			"--duration", dur.String(), "--ids", strconv.Itoa(s.n))
 	}
 	measure := func(s *side, res *result, extra ...string) error {
-		before, _ := majorFaults(s.node.cmd.Process.Pid)
+		minBefore, before, _ := pageFaults(s.node.cmd.Process.Pid)
 		b, cmdline, err := s.r.bench(s.node.grpc, load(s, extra...)...)
 		if err != nil {
 			return err
 		}
-		after, _ := majorFaults(s.node.cmd.Process.Pid)
+		minAfter, after, _ := pageFaults(s.node.cmd.Process.Pid)
 		if res == s.half {
 			s.majflt = append(s.majflt, float64(after-before))
+			s.minflt = append(s.minflt, float64(minAfter-minBefore))
 		}
 		if b.Outcomes["OK"] != b.Ops {
 			return fmt.Errorf("N=%d: %d of %d answers not OK: %v", s.n, b.Ops-b.Outcomes["OK"], b.Ops, b.Outcomes)
 		}
 		res.Runs, res.P50, res.P99, res.Command = append(res.Runs, b.PerSecond), append(res.P50, b.Lat.P50), append(res.P99, b.Lat.P99), cmdline
-		s.r.say("N=%d %s: %.0f/s p50 %.3f ms p99 %.3f ms, %d major page faults", s.n, res.Name, b.PerSecond, b.Lat.P50, b.Lat.P99, after-before)
+		s.r.say("N=%d %s: %.0f/s p50 %.3f ms p99 %.3f ms, %d major and %d minor page faults", s.n, res.Name, b.PerSecond, b.Lat.P50, b.Lat.P99, after-before, minAfter-minBefore)
 		return nil
 	}
 	for range *runs {
@@ -412,7 +414,7 @@ func scaleCompare(args []string) error {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "| N | store on disk | unpaced requests/s (runs) | p99 ms unpaced | at %s/s: p50 ms | p99 ms (runs) | p99 ms median | idresd major page faults per run (median) | idresd VmRSS / VmHWM MiB |\n|---:|---:|---|---:|---:|---|---:|---:|---|\n", rate)
+	fmt.Fprintf(&b, "| N | store on disk | unpaced requests/s (runs) | p99 ms unpaced | at %s/s: p50 ms | p99 ms (runs) | p99 ms median | idresd page faults per run, major / minor (medians) | idresd VmRSS / VmHWM MiB |\n|---:|---:|---|---:|---:|---|---:|---:|---|\n", rate)
 	for _, s := range sides {
 		s.r.sampleMem("after the runs", "idresd", s.node.cmd)
 		mem := "?"
@@ -420,8 +422,8 @@ func scaleCompare(args []string) error {
 			m := s.r.mem[0]
 			mem = fmt.Sprintf("%d / %d (anon %d, file %d)", m.RSSKiB>>10, m.HWMKiB>>10, m.AnonKiB>>10, m.FileKiB>>10)
 		}
-		fmt.Fprintf(&b, "| %d | %.2f GiB | %.0f (%s) | %.2f | %.3f | %s | %.2f | %.0f | %s |\n", s.n, float64(dirSize(s.node.dir))/(1<<30),
-			s.peak.median(), joinRuns(s.peak.Runs, "%.0f"), s.peak.p99Median(), s.half.p50Median(), joinRuns(s.half.P99, "%.2f"), s.half.p99Median(), median(s.majflt), mem)
+		fmt.Fprintf(&b, "| %d | %.2f GiB | %.0f (%s) | %.2f | %.3f | %s | %.2f | %.0f / %.0f | %s |\n", s.n, float64(dirSize(s.node.dir))/(1<<30),
+			s.peak.median(), joinRuns(s.peak.Runs, "%.0f"), s.peak.p99Median(), s.half.p50Median(), joinRuns(s.half.P99, "%.2f"), s.half.p99Median(), median(s.majflt), median(s.minflt), mem)
 	}
 	if p := sides[0].half.p99Median(); p > 0 {
 		fmt.Fprintf(&b, "\np99 at %s/s, N=%d against N=%d: %.2f×. ", rate, sides[1].n, sides[0].n, sides[1].half.p99Median()/p)
@@ -446,18 +448,25 @@ func joinRuns(v []float64, format string) string {
 	return strings.Join(s, ", ")
 }
 
-// majorFaults is the count of page faults that had to read from disk
-// (field majflt of /proc/PID/stat): bbolt pages the page cache had lost.
-func majorFaults(pid int) (int64, error) {
+// pageFaults reads a process's page fault counts from /proc/PID/stat:
+// minor (a mapped page already in memory, touched first) and major (read
+// from disk: bbolt pages the page cache had lost).
+func pageFaults(pid int) (minor, major int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name, in parentheses, may hold spaces; fields follow it.
 	i := strings.LastIndexByte(string(b), ')')
 	f := strings.Fields(string(b[i+1:]))
 	if i < 0 || len(f) < 10 {
-		return 0, fmt.Errorf("/proc/%d/stat: not understood", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: not understood", pid)
 	}
-	return strconv.ParseInt(f[9], 10, 64) // majflt is field 12; f[0] is field 3
+	// minflt and majflt are fields 10 and 12; f[0] is field 3.
+	minor, err = strconv.ParseInt(f[7], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("/proc/%d/stat minflt: %w", pid, err)
+	}
+	major, err = strconv.ParseInt(f[9], 10, 64)
+	return minor, major, err
 }
