@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
@@ -10,9 +11,7 @@ import (
 // BenchmarkImport imports b.N identifiers (sorted, as idres import sends
 // them) through a real gRPC server into a real bbolt file.
 func BenchmarkImport(b *testing.B) {
-	t := &testing.T{}
-	_ = t
-	n := startImportNode(&testing.T{})
+	n := startImportNode(b)
 	var items []*idresv1.ImportItem
 	for i := range b.N {
 		items = append(items, item(0, fmt.Sprintf("88.100/item-%09d", i),
@@ -25,7 +24,7 @@ func BenchmarkImport(b *testing.B) {
 	}
 	msgs = append([]*idresv1.ImportRequest{{Options: &idresv1.ImportOptions{BatchSize: 10000}}}, msgs...)
 	b.ResetTimer()
-	acks, err := runImport(&testing.T{}, n.client, n.admin, msgs...)
+	acks, err := runImport(b, n.client, n.admin, msgs...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,5 +34,9 @@ func BenchmarkImport(b *testing.B) {
 	}
 	if int(created) != b.N {
 		b.Fatalf("created %d of %d", created, b.N)
+	}
+	b.StopTimer()
+	if fi, err := os.Stat(n.store.Path()); err == nil {
+		b.ReportMetric(float64(fi.Size())/float64(b.N), "file-B/id")
 	}
 }

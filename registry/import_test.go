@@ -31,7 +31,7 @@ type importNode struct {
 	writer string
 }
 
-func startImportNode(t *testing.T) *importNode {
+func startImportNode(t testing.TB) *importNode {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(dir, store.Options{})
@@ -81,7 +81,7 @@ func withToken(tok string) context.Context {
 }
 
 // runImport sends msgs, closes, and collects every ack.
-func runImport(t *testing.T, c idresv1.RegistryClient, tok string, msgs ...*idresv1.ImportRequest) ([]*idresv1.ImportResponse, error) {
+func runImport(t testing.TB, c idresv1.RegistryClient, tok string, msgs ...*idresv1.ImportRequest) ([]*idresv1.ImportResponse, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(withToken(tok), 20*time.Second)
 	defer cancel()
