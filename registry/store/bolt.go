@@ -67,3 +67,5 @@ func (t boltTx) Writable() bool { return t.tx.Writable() }
 type boltBucket struct{ *bolt.Bucket }
 
 func (b boltBucket) Cursor() kv.Cursor { return b.Bucket.Cursor() }
+
+func (b boltBucket) SetFillPercent(f float64) { b.Bucket.FillPercent = f }

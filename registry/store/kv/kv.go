@@ -71,6 +71,19 @@ type Cursor interface {
 	Delete() error
 }
 
+// Filler is implemented by buckets that can pack their pages fuller than
+// their default (bbolt's FillPercent): worth it when keys arrive in order.
+type Filler interface {
+	SetFillPercent(f float64)
+}
+
+// SetFill sets b's page fill for this transaction when b supports it.
+func SetFill(b Bucket, f float64) {
+	if fb, ok := b.(Filler); ok {
+		fb.SetFillPercent(f)
+	}
+}
+
 // Notifier is implemented by backends whose data other processes change
 // (etcd replicas): fn runs after such changes reach this process.
 type Notifier interface {
