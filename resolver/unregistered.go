@@ -3,9 +3,6 @@ package resolver
 import (
 	"fmt"
 	"strings"
-	"sync"
-
-	"google.golang.org/protobuf/proto"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
@@ -71,33 +68,13 @@ func GoneMessage(t *idresv1.Tombstone) string {
 	return b.String()
 }
 
-// decoded holds pattern records by their stored encoding, so a lookup that
-// falls through to a pattern does not decode it again. An entry never goes
-// stale (changed records have other bytes); the map is dropped whole when
-// it reaches maxDecoded entries. Records in it are shared: read only.
-var decoded struct {
-	sync.RWMutex
-	m map[string]*idresv1.Pattern
-}
-
-const maxDecoded = 4096
+// patterns holds pattern records decoded (decodedCache).
+var patterns decodedCache[*idresv1.Pattern]
 
 func decodedPattern(raw []byte) (*idresv1.Pattern, error) {
-	decoded.RLock()
-	p, ok := decoded.m[string(raw)]
-	decoded.RUnlock()
-	if ok {
-		return p, nil
-	}
-	p = &idresv1.Pattern{}
-	if err := proto.Unmarshal(raw, p); err != nil {
+	p, err := patterns.get(raw, func() *idresv1.Pattern { return &idresv1.Pattern{} })
+	if err != nil {
 		return nil, fmt.Errorf("decode pattern: %w", err)
 	}
-	decoded.Lock()
-	if decoded.m == nil || len(decoded.m) >= maxDecoded {
-		decoded.m = make(map[string]*idresv1.Pattern)
-	}
-	decoded.m[string(raw)] = p
-	decoded.Unlock()
 	return p, nil
 }

@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"fmt"
-	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -74,30 +73,13 @@ func (z zoneCuts) cut(tx *store.Tx, prefix string) (*idresv1.Prefix, *idresv1.De
 	return held, deleg, err
 }
 
-// prefixes holds held-prefix records by their stored encoding, as decoded
-// holds patterns: never stale, dropped whole at maxDecoded entries, shared
-// and so read only.
-var prefixes struct {
-	sync.RWMutex
-	m map[string]*idresv1.Prefix
-}
+// prefixes holds held-prefix records decoded (decodedCache).
+var prefixes decodedCache[*idresv1.Prefix]
 
 func decodedPrefix(raw []byte) (*idresv1.Prefix, error) {
-	prefixes.RLock()
-	p, ok := prefixes.m[string(raw)]
-	prefixes.RUnlock()
-	if ok {
-		return p, nil
-	}
-	p = &idresv1.Prefix{}
-	if err := proto.Unmarshal(raw, p); err != nil {
+	p, err := prefixes.get(raw, func() *idresv1.Prefix { return &idresv1.Prefix{} })
+	if err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
-	prefixes.Lock()
-	if prefixes.m == nil || len(prefixes.m) >= maxDecoded {
-		prefixes.m = make(map[string]*idresv1.Prefix)
-	}
-	prefixes.m[string(raw)] = p
-	prefixes.Unlock()
 	return p, nil
 }
