@@ -436,6 +436,9 @@ func (b *Backend) Update(fn func(kv.Tx) error) error {
 		switch {
 		case errors.Is(err, rpctypes.ErrTooManyOps), errors.Is(err, rpctypes.ErrRequestTooLarge):
 			return fmt.Errorf("etcd: %w: %v", kv.ErrTxnTooLarge, err)
+		case errors.Is(err, rpctypes.ErrPermissionDenied), errors.Is(err, rpctypes.ErrAuthFailed):
+			// Refused before it ran: no outcome to learn, nothing to retry.
+			return fmt.Errorf("etcd: %w: commit: %v", kv.ErrUnavailable, err)
 		case err != nil:
 			if rev, committed = b.outcome(id, deadline); rev == 0 {
 				return fmt.Errorf("etcd: %w: commit: %v", kv.ErrUnavailable, err)
