@@ -24,6 +24,8 @@ func TestEtcdFlagsRefused(t *testing.T) {
 		{"--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-user", "idres"},
 		{"--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-password-file", "pw"},
 		{"--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-cert", "c.pem"},
+		{"--store", "etcd", "--etcd-endpoints", "http://192.0.2.10:2379"},
+		{"--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379,http://etcd.example"},
 	} {
 		if got := run(append(slices.Clone(base), args...)); got != 1 {
 			t.Errorf("idresd %v: exit %d, want 1", args, got)

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,8 +95,21 @@ func (c Config) checkStore() error {
 		if !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {
 			return fmt.Errorf("--etcd-endpoints: %q is not an http:// or https:// URL", ep)
 		}
+		// As for the node's own listeners (design §6): the store's data
+		// and the etcd password cross the network only over TLS.
+		if u, err := url.Parse(ep); err == nil && u.Scheme == "http" && !IsLoopback(hostPort(u)) && !c.Security.Insecure {
+			return fmt.Errorf("--etcd-endpoints: refusing plaintext %s, which is not a loopback address: use https:// (with --etcd-cacert), or --insecure to allow plaintext", ep)
+		}
 	}
 	return nil
+}
+
+// hostPort is u's host with a port, as IsLoopback takes it.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "2379")
 }
 
 // openStore opens the node's store: its bbolt file, or the etcd prefix
