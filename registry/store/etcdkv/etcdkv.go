@@ -119,6 +119,7 @@ type Backend struct {
 	confirmed atomic.Int64
 	reloads   atomic.Int64
 	onChange  atomic.Pointer[func()]
+	inflight  atomic.Pointer[string] // id of this replica's commit attempt under way
 }
 
 type item struct {
@@ -293,8 +294,18 @@ func (b *Backend) watch() {
 }
 
 // apply writes watch events to the tree. Events at or below the applied
-// revision are already there (this replica's own commits).
+// revision are already there (this replica's own commits). A commit of
+// this replica's that the watch delivers before Update installs it is
+// applied but, being no other replica's change, notifies nobody.
 func (b *Backend) apply(events []*clientv3.Event) {
+	var own int64
+	if id := b.inflight.Load(); id != nil {
+		for _, ev := range events {
+			if string(ev.Kv.Key) == b.fence && string(ev.Kv.Value) == *id {
+				own = ev.Kv.ModRevision
+			}
+		}
+	}
 	b.mu.Lock()
 	applied, n := b.applied, 0
 	for _, ev := range events {
@@ -314,7 +325,9 @@ func (b *Backend) apply(events []*clientv3.Event) {
 			}
 		}
 		b.applied = max(b.applied, ev.Kv.ModRevision)
-		n++
+		if ev.Kv.ModRevision != own {
+			n++
+		}
 	}
 	b.changed.Broadcast()
 	b.mu.Unlock()
@@ -410,6 +423,7 @@ func (b *Backend) View(fn func(kv.Tx) error) error {
 func (b *Backend) Update(fn func(kv.Tx) error) error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
+	defer b.inflight.Store(nil)
 	deadline := time.Now().Add(b.cfg.WriteTimeout)
 	for attempt := 1; ; attempt++ {
 		if b.ctx.Err() != nil {
@@ -431,6 +445,7 @@ func (b *Backend) Update(fn func(kv.Tx) error) error {
 		// whose outcome is unknown a read of the fence tells whether the
 		// attempt committed.
 		id := attemptID()
+		b.inflight.Store(&id)
 		ops = append(ops, clientv3.OpPut(b.fence, id))
 		rev, committed, err := b.commit(fenceRev, ops, deadline)
 		switch {
