@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 
 	bolt "go.etcd.io/bbolt"
@@ -32,18 +31,7 @@ func (t boltTx) Bucket(name []byte) kv.Bucket {
 	if b == nil {
 		return nil
 	}
-	if t.tx.Writable() && appendOnly(name) {
-		// Keys only ever grow at the end: full pages instead of bbolt's
-		// half-full splits, which made these buckets twice their size.
-		b.FillPercent = 1.0
-	}
 	return boltBucket{b}
-}
-
-// appendOnly reports whether the bucket's keys are an ascending sequence
-// (the audit log and the change feed).
-func appendOnly(name []byte) bool {
-	return bytes.Equal(name, bucketAudit) || bytes.Equal(name, bucketChanges)
 }
 
 func (t boltTx) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/store/kv"
 )
 
 // IndexPlan is the value index entries of a bulk write's records, built
@@ -94,6 +95,7 @@ func (tx *Tx) appendChanges(changes []bulkChange) error {
 		return nil
 	}
 	b := tx.tx.Bucket(bucketChanges)
+	kv.SetFill(b, appendFill)
 	rec := &idresv1.Change{Revision: tx.Revision() + 1, Time: timestamppb.New(tx.now)}
 	marshal := proto.MarshalOptions{Deterministic: true}
 	var arena []byte

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/store/kv"
 )
 
 // The change feed (bucket changes) holds one record per identifier change,
@@ -40,6 +41,7 @@ func changeKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, se
 // appendChange records one identifier change in this transaction.
 func (tx *Tx) appendChange(kind idresv1.Change_Kind, identifier string) error {
 	b := tx.tx.Bucket(bucketChanges)
+	kv.SetFill(b, appendFill)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return fmt.Errorf("change sequence: %w", err)

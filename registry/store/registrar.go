@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/store/kv"
 )
 
 // --- templates
@@ -42,6 +43,7 @@ func (tx *Tx) DeleteTemplate(folded string) error {
 // record.
 func (tx *Tx) AppendAudit(rec *idresv1.AuditRecord) error {
 	b := tx.tx.Bucket(bucketAudit)
+	kv.SetFill(b, appendFill)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return fmt.Errorf("audit sequence: %w", err)
