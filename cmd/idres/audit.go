@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -62,8 +61,7 @@ func runAudit(ctx context.Context, e *env, args []string) int {
 		if e.JSON {
 			return e.printJSON(out)
 		}
-		tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, ";; seq\ttime\tcredential\tcall\ttarget\tbefore\tafter")
+		tw := e.table("seq\ttime\tcredential\tcall\ttarget\tbefore\tafter")
 		for _, r := range out.Records {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.GetSeq(), formatTime(r.GetTime()), dash(r.GetCredentialId()),
 				r.GetCall(), r.GetTarget(), shortDigest(r.GetBeforeSha256()), shortDigest(r.GetAfterSha256()))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -140,8 +139,7 @@ func credList(ctx context.Context, e *env, args []string, synopsis string) int {
 		if e.JSON {
 			return e.printJSON(out)
 		}
-		tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, ";; id\tprefix\trole\tcreated\texpires\tstate\tissued-by\tnote")
+		tw := e.table("id\tprefix\trole\tcreated\texpires\tstate\tissued-by\tnote")
 		for _, cr := range out.Credentials {
 			state := "active"
 			switch {

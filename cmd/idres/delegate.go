@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"google.golang.org/protobuf/proto"
 
@@ -137,8 +136,7 @@ func runDelegations(ctx context.Context, e *env, args []string) int {
 		if e.JSON {
 			return e.printJSON(out)
 		}
-		tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, ";; prefix\tttl\tgrpc\tdns\thttp")
+		tw := e.table("prefix\tttl\tgrpc\tdns\thttp")
 		for _, d := range out.Delegations {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", d.GetPrefix(), d.GetTtl(),
 				orDash(d.GetGrpc()), orDash(d.GetDns()), orDash(d.GetHttp()))

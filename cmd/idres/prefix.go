@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 
 	"google.golang.org/protobuf/proto"
 
@@ -173,8 +172,7 @@ func prefixDelete(ctx context.Context, e *env, args []string, synopsis string) i
 
 // printPrefixes writes one line per prefix with a header line.
 func printPrefixes(e *env, ps []*idresv1.Prefix) {
-	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, ";; prefix\tidentifiers\tnegative-ttl\tcreated")
+	tw := e.table("prefix\tidentifiers\tnegative-ttl\tcreated")
 	for _, p := range ps {
 		name := p.GetPrefix()
 		if name == "" {

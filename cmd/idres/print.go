@@ -45,6 +45,14 @@ func (e *env) printJSON(m proto.Message) int {
 // "base64:" and standard base64 (as the DNS bridge's TXT records do).
 // Text that itself starts with "base64:" is shown encoded, so the form is
 // never ambiguous.
+// table starts a table on stdout; its header (tab-separated column
+// names) is printed as a ";;" comment line, like every other remark.
+func (e *env) table(header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, ";; "+header)
+	return tw
+}
+
 func formatData(b []byte) string {
 	if utf8.Valid(b) && !strings.HasPrefix(string(b), "base64:") && !strings.ContainsFunc(string(b), notPrintable) {
 		return string(b)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/resolver/client"
@@ -58,8 +57,7 @@ func runSearch(ctx context.Context, e *env, args []string) int {
 		if e.JSON {
 			return e.printJSON(out)
 		}
-		tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, ";; identifier\tindex\ttype\tdata")
+		tw := e.table("identifier\tindex\ttype\tdata")
 		for _, h := range out.Hits {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", h.GetIdentifier(), h.GetValue().GetIndex(), h.GetValue().GetType(), formatData(h.GetValue().GetData()))
 		}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"gopkg.in/yaml.v3"
@@ -133,8 +132,7 @@ func templateGet(ctx context.Context, e *env, args []string, synopsis string) in
 			closed = "closed: other value types refused"
 		}
 		fmt.Fprintf(e.Stdout, ";; template of %s (%s), updated %s\n", subtreeName(t.GetPrefix()), closed, formatTime(t.GetUpdated()))
-		tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, ";; type\tkind\trequired\trules")
+		tw := e.table("type\tkind\trequired\trules")
 		for _, f := range t.GetFields() {
 			var rules []string
 			if len(f.GetChoices()) > 0 {
