@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/bulkfile"
@@ -189,8 +191,10 @@ func printBench(w io.Writer, r *benchReport) {
 func benchID(prefix string, i int) string { return fmt.Sprintf("%s/item-%d", prefix, i) }
 
 // pacer hands out start times: now when unlimited, else the next slot of
-// a fixed schedule, so latency is measured from when a request should
-// have started (a stalled server cannot hide its queueing).
+// a fixed schedule. A worker still busy when its slot comes measures from
+// the slot, so a stalled server cannot hide its queueing; one that slept
+// measures from its wake-up, since Go's timers wake up to a millisecond
+// late on an idle machine and that lateness is the load generator's.
 type pacer struct {
 	start    time.Time
 	interval time.Duration
@@ -220,6 +224,7 @@ func (p *pacer) wait(ctx context.Context) (time.Time, bool) {
 			t.Stop()
 			return at, false
 		}
+		return time.Now(), ctx.Err() == nil
 	}
 	return at, ctx.Err() == nil
 }
@@ -307,7 +312,33 @@ func (e *env) benchClients(n int) ([]*client.Client, func(), error) {
 		}
 		cs = append(cs, c)
 	}
+	// Connect before any clock starts: a paced run's first slots would
+	// otherwise wait for the handshakes and count them as latency.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, c := range cs {
+		if err := awaitReady(ctx, c.Conn()); err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("connect %s: %w", e.Server, err)
+		}
+	}
 	return cs, closeAll, nil
+}
+
+func awaitReady(ctx context.Context, conn *grpc.ClientConn) error {
+	conn.Connect()
+	for {
+		s := conn.GetState()
+		switch s {
+		case connectivity.Ready:
+			return nil
+		case connectivity.TransientFailure:
+			return errors.New("cannot reach the node")
+		}
+		if !conn.WaitForStateChange(ctx, s) {
+			return fmt.Errorf("%w (last state %s)", ctx.Err(), s)
+		}
+	}
 }
 
 func (e *env) benchResolve(ctx context.Context, o benchOpts) (*benchReport, error) {
