@@ -306,7 +306,12 @@ type jsonValue struct {
 type jsonlReader struct {
 	s    *bufio.Scanner
 	line int
+	slab []byte // where NextPending keeps lines
 }
+
+// slabSize is the unit in which NextPending copies lines: a window of a
+// million lines is then a few hundred allocations, not a million.
+const slabSize = 1 << 20
 
 // MaxLine bounds one JSON line: 1000 values of 64 KiB, base64-encoded,
 // would be more than any node accepts in one message anyway.
@@ -354,7 +359,12 @@ func (j *jsonlReader) NextPending() (*Pending, error) {
 		if len(raw) == 0 {
 			continue
 		}
-		p := &Pending{Line: j.line, raw: bytes.Clone(raw)}
+		if cap(j.slab)-len(j.slab) < len(raw) {
+			j.slab = make([]byte, 0, max(slabSize, len(raw)))
+		}
+		start := len(j.slab)
+		j.slab = append(j.slab, raw...)
+		p := &Pending{Line: j.line, raw: j.slab[start:len(j.slab):len(j.slab)]}
 		// The shape export writes; anything else is decoded to learn it.
 		if rest, ok := bytes.CutPrefix(raw, identifierHead); ok {
 			if end := bytes.IndexByte(rest, '"'); end >= 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
