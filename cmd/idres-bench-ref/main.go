@@ -140,10 +140,13 @@ func rawBolt(args []string) error {
 	}
 	path := filepath.Join(dir, "raw.db")
 	os.Remove(path)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
+	// The node's file options (registry/store), so the ceiling is not
+	// lowered by remaps or growth the node avoids.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30})
 	if err != nil {
 		return err
 	}
+	db.AllocSize = 128 << 20
 	defer db.Close()
 	name := []byte("identifiers")
 	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(name); return err }); err != nil {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/idres/idres/resolver/dnsname"
@@ -246,7 +247,13 @@ func dirSize(dir string) int64 {
 	var n int64
 	for _, e := range es {
 		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
+			// Blocks, not the length: bbolt grows its file ahead of the
+			// data, and that tail is sparse.
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				n += st.Blocks * 512
+			} else {
+				n += fi.Size()
+			}
 		}
 	}
 	return n
