@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -32,7 +33,8 @@ const (
 type importBatch struct {
 	n      uint64
 	items  []store.BulkItem
-	plan   *store.IndexPlan // value index entries of items, planned by the reader
+	plan   *store.IndexPlan // index entries and encodings of items, planned by the reader
+	at     time.Time        // the batch's time: when the reader completed it
 	failed []*idresv1.ImportError
 	total  int
 }
@@ -84,6 +86,10 @@ func (s *Service) readImport(ctx context.Context, stream idresv1.Registry_Import
 	hand := func() error {
 		b.items = sortedByKey(b.items)
 		b.plan = store.PlanIndex(b.items)
+		b.at = s.store.Now().UTC()
+		if err := b.plan.Encode(b.items, b.at); err != nil {
+			return err
+		}
 		select {
 		case batches <- b:
 		case <-ctx.Done():
@@ -187,7 +193,7 @@ func (s *Service) checkImportItem(ctx context.Context, it *idresv1.ImportItem) (
 // each stored item gets its audit record in the same transaction.
 func (s *Service) commitImport(ctx context.Context, stream idresv1.Registry_ImportServer, b *importBatch, replace bool) error {
 	if len(b.items) > 0 {
-		if err := s.putBatch(ctx, b.items, b.plan, replace); err != nil {
+		if err := s.putBatch(ctx, b.items, b.plan, b.at, replace); err != nil {
 			return fmt.Errorf("import batch %d: %w", b.n, err)
 		}
 	}
@@ -215,11 +221,11 @@ func importError(ctx context.Context, seq uint64, id string, err error) *idresv1
 	return &idresv1.ImportError{Sequence: seq, Identifier: id, Code: st.Code().String(), Message: st.Message()}
 }
 
-// putBatch stores items in one transaction, with template checks and one
-// audit record per stored item in that transaction.
-// plan, when not nil, is store.PlanIndex of items.
-func (s *Service) putBatch(ctx context.Context, items []store.BulkItem, plan *store.IndexPlan, replace bool) error {
-	err := s.store.Update(func(tx *store.Tx) error {
+// putBatch stores items in one transaction of time at, with template
+// checks and one audit record per stored item in that transaction.
+// plan, when not nil, is store.PlanIndex of items, encoded at at.
+func (s *Service) putBatch(ctx context.Context, items []store.BulkItem, plan *store.IndexPlan, at time.Time, replace bool) error {
+	err := s.store.UpdateAt(at, func(tx *store.Tx) error {
 		checkers := map[string]*template.Checker{}
 		for i := range items {
 			it := &items[i]
@@ -266,10 +272,10 @@ func (s *Service) putBatch(ctx context.Context, items []store.BulkItem, plan *st
 		// commit the batch in halves. The batch is acknowledged once all
 		// of them are committed.
 		half := len(items) / 2
-		if err := s.putBatch(ctx, items[:half], nil, replace); err != nil {
+		if err := s.putBatch(ctx, items[:half], nil, at, replace); err != nil {
 			return err
 		}
-		return s.putBatch(ctx, items[half:], nil, replace)
+		return s.putBatch(ctx, items[half:], nil, at, replace)
 	}
 	return err
 }

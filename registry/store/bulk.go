@@ -67,6 +67,10 @@ func (tx *Tx) putIdentifiers(items []BulkItem, plan *IndexPlan, replace bool, wr
 	marshal := proto.MarshalOptions{Deterministic: true}
 	var arena []byte
 	var changes []bulkChange
+	var encoded [][]byte // the plan's encodings, if they have this time
+	if plan != nil && plan.raw != nil && plan.at.Equal(tx.now) {
+		encoded = plan.raw
+	}
 	for i := range items {
 		it := &items[i]
 		it.Replaced = false
@@ -109,25 +113,28 @@ func (tx *Tx) putIdentifiers(items []BulkItem, plan *IndexPlan, replace bool, wr
 				it.Err = fmt.Errorf("identifier %q: %w; a prefix admin must lift the tombstone first", it.ID.String(), ErrTombstoned)
 				continue
 			}
-			rec.Created, rec.Updated = ts, ts
-			for _, v := range rec.Values {
-				v.Timestamp = ts
-			}
+			stampNew(rec, rec.Identifier, ts)
 			p.IdentifierCount++
 			touched[pk] = true
 		}
-		// bbolt keeps a reference to the value until commit, so values
-		// are carved from a shared arena instead of a reused buffer.
-		if cap(arena)-len(arena) < proto.Size(rec) {
-			arena = make([]byte, 0, max(1<<20, 2*proto.Size(rec)))
+		var newRaw []byte
+		if old == nil && encoded != nil {
+			newRaw = encoded[i]
+		} else {
+			// bbolt keeps a reference to the value until commit, so
+			// values are carved from a shared arena instead of a reused
+			// buffer.
+			if cap(arena)-len(arena) < proto.Size(rec) {
+				arena = make([]byte, 0, max(1<<20, 2*proto.Size(rec)))
+			}
+			start := len(arena)
+			var err error
+			arena, err = marshal.MarshalAppend(arena, rec)
+			if err != nil {
+				return fmt.Errorf("encode identifier %q: %w", key, err)
+			}
+			newRaw = arena[start:len(arena):len(arena)]
 		}
-		start := len(arena)
-		var err error
-		arena, err = marshal.MarshalAppend(arena, rec)
-		if err != nil {
-			return fmt.Errorf("encode identifier %q: %w", key, err)
-		}
-		newRaw := arena[start:len(arena):len(arena)]
 		if err := b.Put(key, newRaw); err != nil {
 			return fmt.Errorf("put identifier %q: %w", key, err)
 		}

@@ -9,10 +9,11 @@ import (
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 )
 
-// TestPutIdentifiersPlannedSameAsUnplanned: with a planned index, every
-// batch leaves the identifiers, the value index and the change feed byte
-// for byte as PutIdentifiers does, whatever the batch holds: refused
-// items, items the caller refused, repeated values, replaces.
+// TestPutIdentifiersPlannedSameAsUnplanned: with a planned index, and
+// with records encoded by the plan too, every batch leaves the
+// identifiers, the value index and the change feed byte for byte as
+// PutIdentifiers does, whatever the batch holds: refused items, items the
+// caller refused, repeated values, replaces.
 func TestPutIdentifiersPlannedSameAsUnplanned(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	open := func() *Store {
@@ -26,7 +27,7 @@ func TestPutIdentifiersPlannedSameAsUnplanned(t *testing.T) {
 		}
 		return s
 	}
-	plain, planned := open(), open()
+	plain, planned, encoded := open(), open(), open()
 	refused := errors.New("refused by the caller")
 	batches := []struct {
 		name    string
@@ -44,30 +45,66 @@ func TestPutIdentifiersPlannedSameAsUnplanned(t *testing.T) {
 		{"creates in replace mode", func() []BulkItem { return bulkItems(t, "88.1/g u7", "88.1/h u8") }, true},
 	}
 	for _, b := range batches {
-		p, q := b.items(), b.items()
-		plan := PlanIndex(q)
+		p, q, e := b.items(), b.items(), b.items()
+		plan, encPlan := PlanIndex(q), PlanIndex(e)
+		if err := encPlan.Encode(e, now); err != nil {
+			t.Fatal(err)
+		}
 		if err := plain.Update(func(tx *Tx) error { return tx.PutIdentifiers(p, b.replace, nil) }); err != nil {
 			t.Fatal(err)
 		}
 		if err := planned.Update(func(tx *Tx) error { return tx.PutIdentifiersPlanned(q, plan, b.replace, nil) }); err != nil {
 			t.Fatal(err)
 		}
+		if err := encoded.UpdateAt(now, func(tx *Tx) error { return tx.PutIdentifiersPlanned(e, encPlan, b.replace, nil) }); err != nil {
+			t.Fatal(err)
+		}
 		for i := range p {
-			if (p[i].Err == nil) != (q[i].Err == nil) || p[i].Replaced != q[i].Replaced {
-				t.Errorf("%s: item %d: planned err %v replaced %v, unplanned %v %v", b.name, i, q[i].Err, q[i].Replaced, p[i].Err, p[i].Replaced)
+			for _, x := range []*BulkItem{&q[i], &e[i]} {
+				if (p[i].Err == nil) != (x.Err == nil) || p[i].Replaced != x.Replaced {
+					t.Errorf("%s: item %d: planned err %v replaced %v, unplanned %v %v", b.name, i, x.Err, x.Replaced, p[i].Err, p[i].Replaced)
+				}
 			}
 		}
 		for _, bucket := range [][]byte{bucketIdentifiers, bucketValueIndex, bucketChanges, bucketPrefixes} {
-			if a, b2 := dump(t, plain, bucket), dump(t, planned, bucket); !bytes.Equal(a, b2) {
+			want := dump(t, plain, bucket)
+			if !bytes.Equal(want, dump(t, planned, bucket)) {
 				t.Errorf("%s: bucket %s differs with a plan", b.name, bucket)
 			}
+			if !bytes.Equal(want, dump(t, encoded, bucket)) {
+				t.Errorf("%s: bucket %s differs with an encoded plan", b.name, bucket)
+			}
 		}
-		if err := planned.View(func(tx *Tx) error { return tx.CheckIndex() }); err != nil {
-			t.Errorf("%s: value index with a plan: %v", b.name, err)
+		for _, s := range []*Store{planned, encoded} {
+			if err := s.View(func(tx *Tx) error { return tx.CheckIndex() }); err != nil {
+				t.Errorf("%s: value index with a plan: %v", b.name, err)
+			}
 		}
 	}
+	// Records encoded for another time are encoded again in the
+	// transaction: they carry its time.
+	items := bulkItems(t, "88.1/late u9")
+	plan := PlanIndex(items)
+	if err := plan.Encode(items, now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := encoded.Update(func(tx *Tx) error { return tx.PutIdentifiersPlanned(items, plan, false, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := encoded.View(func(tx *Tx) error {
+		rec, err := tx.Identifier("88.1/late")
+		if err != nil {
+			return err
+		}
+		if got := rec.GetCreated().AsTime(); !got.Equal(now) {
+			t.Errorf("record encoded an hour early, stored in a transaction at %v: created %v", now, got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// A plan of other items is not used.
-	items := bulkItems(t, "88.1/i u9")
+	items = bulkItems(t, "88.1/i u9")
 	if err := planned.Update(func(tx *Tx) error {
 		return tx.PutIdentifiersPlanned(items, PlanIndex(bulkItems(t, "88.1/j u9", "88.1/k u9")), false, nil)
 	}); err != nil {

@@ -234,10 +234,26 @@ func (s *Store) View(fn func(*Tx) error) error {
 //
 // Identifier changes are recorded in the change feed, which is trimmed to
 // its retention here, and wake the feed's readers once committed.
-func (s *Store) Update(fn func(*Tx) error) error {
+func (s *Store) Update(fn func(*Tx) error) error { return s.update(time.Time{}, fn) }
+
+// UpdateAt is Update with the transaction's time given rather than read
+// from the clock when it starts: an import stamps a batch once it has read
+// it, so that its records can be encoded before the transaction
+// (IndexPlan.Encode).
+func (s *Store) UpdateAt(at time.Time, fn func(*Tx) error) error {
+	if at.IsZero() {
+		return errors.New("update at the zero time")
+	}
+	return s.update(at.UTC(), fn)
+}
+
+func (s *Store) update(at time.Time, fn func(*Tx) error) error {
 	changes := 0
 	err := s.kv.Update(func(t kv.Tx) error {
-		tx := &Tx{tx: t, now: s.now().UTC()}
+		tx := &Tx{tx: t, now: at}
+		if at.IsZero() {
+			tx.now = s.now().UTC()
+		}
 		if err := fn(tx); err != nil {
 			return err
 		}
