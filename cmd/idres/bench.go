@@ -455,7 +455,7 @@ func streamWorker(ctx context.Context, c *client.Client, o benchOpts, pace *pace
 	// stops and closes, and the answers in flight still arrive.
 	sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer scancel()
-	st, err := c.ResolveStream(sctx)
+	st, err := c.ResolveStream(sctx, grpc.ForceCodecV2(tagCodec{}))
 	if err != nil {
 		return err
 	}
@@ -490,20 +490,27 @@ func streamWorker(ctx context.Context, c *client.Client, o benchOpts, pace *pace
 	}()
 	var cur sentBatch
 	left := 0
+	want := uint64(0) // the tag the next answer must carry
+	var resp tagAnswers
 	for {
-		resp, err := st.Recv()
+		err := st.RecvMsg(&resp)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		for _, a := range resp.GetResponses() {
+		for _, a := range resp.items {
 			if left == 0 {
 				cur = <-sent
 				left = cur.n
 			}
-			p.outcomes[outcomeName(a.GetResponse().GetOutcome())]++
+			if want++; a.requestID != want {
+				p.errs++
+				p.firstErr = cmpErr(p.firstErr, fmt.Errorf("%w: tag %d where %d was due", errAnswerOrder, a.requestID, want))
+				want = a.requestID
+			}
+			p.outcomes[outcomeName(a.outcome)]++
 			p.ops++
 			if left--; left == 0 {
 				p.hist.Record(time.Since(cur.at))
