@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"testing"
 
 	"google.golang.org/grpc/mem"
@@ -17,18 +18,6 @@ func tagsOf(r *idresv1.ResolveStreamResponse) []tagAnswer {
 		out = append(out, tagAnswer{requestID: a.GetRequestId(), outcome: a.GetResponse().GetOutcome()})
 	}
 	return out
-}
-
-func sameTags(a, b []tagAnswer) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTagCodec(t *testing.T) {
@@ -51,7 +40,7 @@ func TestTagCodec(t *testing.T) {
 			if err := (tagCodec{}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(raw)}, &got); err != nil {
 				t.Fatal(err)
 			}
-			if want := tagsOf(r); !sameTags(got.items, want) {
+			if want := tagsOf(r); !slices.Equal(got.items, want) {
 				t.Errorf("got %v, want %v", got.items, want)
 			}
 		})
@@ -81,7 +70,7 @@ func FuzzTagCodec(f *testing.F) {
 		if err != nil {
 			t.Fatalf("protobuf reads %x, tagCodec fails: %v", raw, err)
 		}
-		if want := tagsOf(&r); !sameTags(got.items, want) {
+		if want := tagsOf(&r); !slices.Equal(got.items, want) {
 			t.Fatalf("%x: got %v, want %v", raw, got.items, want)
 		}
 	})

@@ -3,6 +3,7 @@ package bulkfile
 import (
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,7 +75,7 @@ func TestCSV(t *testing.T) {
 			if err == nil {
 				var got []result
 				got, err = readAll(t, r)
-				if !equalResults(got, tc.want) {
+				if !slices.Equal(got, tc.want) {
 					t.Errorf("got %+v, want %+v", got, tc.want)
 				}
 			}
@@ -112,23 +113,11 @@ func TestJSONL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !equalResults(got, tc.want) {
+			if !slices.Equal(got, tc.want) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
 	}
-}
-
-func equalResults(a, b []result) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestJSONLRoundTrip(t *testing.T) {

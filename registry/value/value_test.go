@@ -2,6 +2,7 @@ package value_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -155,7 +156,7 @@ func TestFilter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := indexes(value.Filter(vals, tt.types, tt.indexes))
-			if !equalU32(got, tt.want) {
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("Filter(%q, %v) = %v, want %v", tt.types, tt.indexes, got, tt.want)
 			}
 		})
@@ -180,10 +181,10 @@ func TestPublic(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := indexes(tt.vals)
 			got := indexes(value.Public(tt.vals))
-			if !equalU32(got, tt.want) {
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("Public = %v, want %v", got, tt.want)
 			}
-			if !equalU32(indexes(tt.vals), before) {
+			if !slices.Equal(indexes(tt.vals), before) {
 				t.Errorf("Public modified its input: %v, was %v", indexes(tt.vals), before)
 			}
 		})
@@ -228,16 +229,4 @@ func indexes(vals []*idresv1.Value) []uint32 {
 		out = append(out, x.Index)
 	}
 	return out
-}
-
-func equalU32(a, b []uint32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
