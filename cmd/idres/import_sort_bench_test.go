@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/bulkfile"
+)
+
+// BenchmarkSortWindow reads a shuffled JSONL file of b.N identifiers
+// (as make bench generates it) through one sort window: the time before
+// idres import can send its first item, then the decoding as it sends.
+//
+//	go test ./cmd/idres -run '^$' -bench SortWindow -benchtime 200000x -count 5
+func BenchmarkSortWindow(b *testing.B) {
+	var file []byte
+	for _, k := range rand.New(rand.NewPCG(1, 2)).Perm(b.N) {
+		var err error
+		if file, err = bulkfile.AppendJSONL(file, &idresv1.Identifier{Identifier: benchID("88.100", k), Values: genValues(k)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(file)) / int64(b.N))
+	b.ResetTimer()
+	rd, err := bulkfile.NewReader(bytes.NewReader(file), bulkfile.JSONL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &sortedReader{r: rd, window: b.N}
+	n := 0
+	for {
+		_, err := s.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	if n != b.N {
+		b.Fatalf("read %d of %d", n, b.N)
+	}
+}
