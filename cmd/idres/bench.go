@@ -445,6 +445,8 @@ func (e *env) benchStream(ctx context.Context, o benchOpts) (*benchReport, error
 	return rep, nil
 }
 
+var errAnswerOrder = errors.New("answer out of request order")
+
 type sentBatch struct {
 	at time.Time
 	n  int

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"google.golang.org/grpc/encoding"
@@ -96,5 +95,3 @@ func eachField(b []byte, fn func(protowire.Number, protowire.Type, []byte) error
 	}
 	return nil
 }
-
-var errAnswerOrder = errors.New("answer out of request order")

@@ -113,7 +113,7 @@ func (tx *Tx) putIdentifiers(items []BulkItem, plan *IndexPlan, replace bool, wr
 				it.Err = fmt.Errorf("identifier %q: %w; a prefix admin must lift the tombstone first", it.ID.String(), ErrTombstoned)
 				continue
 			}
-			stampNew(rec, rec.Identifier, ts)
+			stampNew(rec, ts)
 			p.IdentifierCount++
 			touched[pk] = true
 		}

@@ -75,7 +75,8 @@ func (p *IndexPlan) Encode(items []BulkItem, at time.Time) error {
 	marshal := proto.MarshalOptions{Deterministic: true}
 	size := 0
 	for i := range items {
-		stampNew(items[i].Rec, items[i].ID.String(), ts)
+		items[i].Rec.Identifier = items[i].ID.String()
+		stampNew(items[i].Rec, ts)
 		size += marshal.Size(items[i].Rec)
 	}
 	// One buffer: bbolt holds the values until commit.
@@ -93,9 +94,8 @@ func (p *IndexPlan) Encode(items []BulkItem, at time.Time) error {
 	return nil
 }
 
-// stampNew sets what a new record gets when it is stored.
-func stampNew(rec *idresv1.Identifier, identifier string, ts *timestamppb.Timestamp) {
-	rec.Identifier = identifier
+// stampNew sets the times a new record gets when it is stored.
+func stampNew(rec *idresv1.Identifier, ts *timestamppb.Timestamp) {
 	rec.Created, rec.Updated = ts, ts
 	for _, v := range rec.Values {
 		v.Timestamp = ts
