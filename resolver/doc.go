@@ -18,3 +18,27 @@ import (
 type Resolver interface {
 	Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error)
 }
+
+// BatchResolver is a Resolver that answers several requests together more
+// cheaply than one at a time. ResolveStream uses it when its Resolver has
+// it, one call per received message.
+type BatchResolver interface {
+	Resolver
+	// ResolveBatch answers reqs in order. An error means the node failed
+	// for the whole batch.
+	ResolveBatch(ctx context.Context, reqs []*idresv1.ResolveRequest) ([]*idresv1.ResolveResponse, error)
+}
+
+// EncodedResolver is a Resolver that can answer with the values it may
+// show left in their stored encoding, as unknown fields under the number
+// of ResolveResponse.values: proto writes them verbatim, so the bytes on
+// the wire are those of the decoded answer. Only the gRPC service asks
+// for such answers, whose GetValues is empty in process. The answer
+// path's differential test pins that both forms say the same.
+type EncodedResolver interface {
+	ResolveEncoded(ctx context.Context, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error)
+	ResolveBatchEncoded(ctx context.Context, reqs []*idresv1.ResolveRequest) ([]*idresv1.ResolveResponse, error)
+}
+
+// EncodedSize is the size of the values an encoded answer carries.
+func EncodedSize(r *idresv1.ResolveResponse) int { return len(r.ProtoReflect().GetUnknown()) }

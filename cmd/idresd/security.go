@@ -4,7 +4,7 @@ import (
 	"flag"
 
 	"github.com/idres/idres/cmd/idresd/node"
-	"github.com/idres/idres/registry"
+	"github.com/idres/idres/registry/registrar"
 	"github.com/idres/idres/registry/value"
 )
 
@@ -18,7 +18,7 @@ func securityFlags(fs *flag.FlagSet, sc *node.SecurityConfig) {
 	fs.IntVar(&sc.MaxRecvMsgSize, "max-msg-size", node.DefaultMaxRecvMsgSize, "largest gRPC request in bytes")
 	fs.IntVar(&sc.Limits.MaxValues, "max-values", value.MaxValues, "most values per identifier (at most 1000)")
 	fs.IntVar(&sc.Limits.MaxValueBytes, "max-value-size", value.MaxDataLen, "most bytes of data per value (at most 65536)")
-	fs.IntVar(&sc.Limits.MaxPageSize, "max-page-size", registry.MaxPageSize, "largest page a List call may ask for (at most 1000)")
+	fs.IntVar(&sc.Limits.MaxPageSize, "max-page-size", registrar.MaxPageSize, "largest page a List call may ask for (at most 1000)")
 	fs.Float64Var(&sc.RateLimit, "rate-limit", 1000, "calls per second each credential may make on average (0: unlimited)")
 	fs.IntVar(&sc.RateBurst, "rate-burst", 2000, "calls a credential may make at once (token bucket size)")
 	fs.Float64Var(&sc.AnonRateLimit, "anon-rate-limit", 0, "calls per second anonymous callers of one source network (IPv4 address, IPv6 /64) may make on average over gRPC and HTTP (0: unlimited)")

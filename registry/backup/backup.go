@@ -14,8 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
-	"github.com/idres/idres/registry/auth"
-	"github.com/idres/idres/registry/rpcerr"
+	"github.com/idres/idres/registry/credential"
 	"github.com/idres/idres/registry/store"
 )
 
@@ -34,11 +33,11 @@ func New(s *store.Store) *Service { return &Service{store: s} }
 // Snapshot streams the store to a node administrator.
 func (s *Service) Snapshot(_ *idresv1.SnapshotRequest, stream idresv1.Backup_SnapshotServer) error {
 	ctx := stream.Context()
-	c := auth.FromContext(ctx)
+	c := credential.FromContext(ctx)
 	if c == nil {
-		return status.Error(codes.Unauthenticated, auth.UnauthenticatedMessage)
+		return status.Error(codes.Unauthenticated, credential.UnauthenticatedMessage)
 	}
-	if c.Prefix != "" || c.Role != auth.RoleAdmin {
+	if c.Prefix != "" || c.Role != credential.RoleAdmin {
 		return status.Errorf(codes.PermissionDenied, "backup needs the node administrator credential (admin on the root); credential %s is %s on %q", c.ID, c.Role, c.Prefix)
 	}
 	w := &chunkWriter{stream: stream, sum: sha256.New(), buf: make([]byte, 0, ChunkSize)}
@@ -47,7 +46,7 @@ func (s *Service) Snapshot(_ *idresv1.SnapshotRequest, stream idresv1.Backup_Sna
 		err = w.flush()
 	}
 	if err != nil {
-		return rpcerr.Status(ctx, fmt.Errorf("backup: %w", err))
+		return fmt.Errorf("backup: %w", err)
 	}
 	return stream.Send(&idresv1.SnapshotChunk{Trailer: &idresv1.SnapshotTrailer{
 		Size: uint64(n), Sha256: w.sum.Sum(nil), Revision: rev, SchemaVersion: store.SchemaVersion,

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/credential"
 	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/registry/store"
 )
@@ -148,7 +149,7 @@ func TestFailedUpdateLeavesNothing(t *testing.T) {
 		if err := tx.PutDelegation(&idresv1.Delegation{Prefix: "88.1", Grpc: []string{"x:1"}}); err != nil {
 			return err
 		}
-		if err := tx.PutCredential(&store.Credential{ID: "c1", Role: "admin"}); err != nil {
+		if err := tx.PutCredential(&credential.Credential{ID: "c1", Role: "admin"}); err != nil {
 			return err
 		}
 		return boom

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/credential"
 	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/registry/store"
 )
@@ -291,14 +292,14 @@ func TestDelegations(t *testing.T) {
 func TestCredentials(t *testing.T) {
 	s, _ := openStore(t, nil)
 	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-	creds := []*store.Credential{
+	creds := []*credential.Credential{
 		{ID: "bbbb", SecretHash: []byte{1, 2, 3}, Prefix: "88.100", Role: "write", Created: now, Expires: now.Add(time.Hour)},
 		{ID: "aaaa", SecretHash: []byte{4, 5}, Prefix: "", Role: "admin", Created: now, Note: "first"},
 	}
 	for _, c := range creds {
 		update(t, s, func(tx *store.Tx) error { return tx.PutCredential(c) })
 	}
-	var got *store.Credential
+	var got *credential.Credential
 	view(t, s, func(tx *store.Tx) (err error) { got, err = tx.Credential("bbbb"); return err })
 	if got.Prefix != "88.100" || got.Role != "write" || string(got.SecretHash) != string([]byte{1, 2, 3}) ||
 		!got.Expires.Equal(now.Add(time.Hour)) || !got.Revoked.IsZero() {
@@ -308,7 +309,7 @@ func TestCredentials(t *testing.T) {
 	revoked.Revoked = now
 	update(t, s, func(tx *store.Tx) error { return tx.PutCredential(&revoked) })
 
-	var all []*store.Credential
+	var all []*credential.Credential
 	view(t, s, func(tx *store.Tx) (err error) { all, err = tx.ListCredentials(); return err })
 	if len(all) != 2 || all[0].ID != "aaaa" || all[1].ID != "bbbb" || !all[1].Revoked.Equal(now) {
 		t.Errorf("ListCredentials = %+v", all)
@@ -332,7 +333,7 @@ func TestReopen(t *testing.T) {
 		return tx.PutDelegation(&idresv1.Delegation{Prefix: "86", Grpc: []string{"127.0.0.1:1"}})
 	})
 	update(t, s, func(tx *store.Tx) error {
-		return tx.PutCredential(&store.Credential{ID: "abcd", SecretHash: []byte{9}, Role: "admin"})
+		return tx.PutCredential(&credential.Credential{ID: "abcd", SecretHash: []byte{9}, Role: "admin"})
 	})
 	rev, _ := s.Revision()
 	if err := s.Close(); err != nil {

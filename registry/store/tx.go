@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/credential"
 	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/registry/store/kv"
 )
@@ -345,26 +346,13 @@ func sameValue(a, b *idresv1.Value) bool {
 
 // --- credentials
 
-// Credential is a stored credential. The secret itself is never stored.
-type Credential struct {
-	ID         string    `json:"id"`
-	SecretHash []byte    `json:"secret_hash"` // SHA-256 of the secret
-	Prefix     string    `json:"prefix"`      // folded subtree root; "" covers all
-	Role       string    `json:"role"`
-	Created    time.Time `json:"created"`
-	Expires    time.Time `json:"expires,omitzero"`
-	Revoked    time.Time `json:"revoked,omitzero"`
-	IssuedBy   string    `json:"issued_by,omitempty"`
-	Note       string    `json:"note,omitempty"`
-}
-
 // Credential returns the credential with the id, or ErrNotFound.
-func (tx *Tx) Credential(id string) (*Credential, error) {
+func (tx *Tx) Credential(id string) (*credential.Credential, error) {
 	raw := tx.tx.Bucket(bucketCredentials).Get([]byte(id))
 	if raw == nil {
 		return nil, fmt.Errorf("credential %q: %w", id, ErrNotFound)
 	}
-	c := &Credential{}
+	c := &credential.Credential{}
 	if err := json.Unmarshal(raw, c); err != nil {
 		return nil, fmt.Errorf("decode credential %q: %w", id, err)
 	}
@@ -372,7 +360,7 @@ func (tx *Tx) Credential(id string) (*Credential, error) {
 }
 
 // PutCredential creates or replaces a credential.
-func (tx *Tx) PutCredential(c *Credential) error {
+func (tx *Tx) PutCredential(c *credential.Credential) error {
 	raw, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encode credential %q: %w", c.ID, err)
@@ -381,10 +369,10 @@ func (tx *Tx) PutCredential(c *Credential) error {
 }
 
 // ListCredentials returns every credential in id order.
-func (tx *Tx) ListCredentials() ([]*Credential, error) {
-	var out []*Credential
+func (tx *Tx) ListCredentials() ([]*credential.Credential, error) {
+	var out []*credential.Credential
 	err := tx.tx.Bucket(bucketCredentials).ForEach(func(k, v []byte) error {
-		c := &Credential{}
+		c := &credential.Credential{}
 		if err := json.Unmarshal(v, c); err != nil {
 			return fmt.Errorf("decode credential %q: %w", k, err)
 		}

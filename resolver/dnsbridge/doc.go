@@ -3,7 +3,7 @@
 // resolve identifiers with no idres software on the client.
 //
 // It owns the DNS view of the store and nothing else: names come from
-// resolver/dnsname, zone cuts from resolver.ZoneCut (the same rule as the
+// resolver/dnsname, zone cuts from answer.ZoneCut (the same rule as the
 // gRPC resolver), data from registry/store. It never writes the store.
 //
 // The files follow CoreDNS's plugin layout: setup.go builds the handler

@@ -13,6 +13,7 @@ import (
 	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/registry/value"
 	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/answer"
 	"github.com/idres/idres/resolver/dnsname"
 )
 
@@ -22,7 +23,7 @@ import (
 // The walk: the labels of the name below the zone split at the first
 // "_id" into suffix labels (left) and prefix labels (right). The longest
 // valid prefix P made of the rightmost prefix labels decides the zone by
-// resolver.ZoneCut: nothing there is REFUSED, a delegation is a referral,
+// answer.ZoneCut: nothing there is REFUSED, a delegation is a referral,
 // a held prefix H answers authoritatively from H's zone.
 func (h *Handler) lookup(tx *store.Tx, q dns.Question, m *dns.Msg) error {
 	rel, err := dnsname.Relative(h.zone, q.Name)
@@ -56,7 +57,7 @@ func (h *Handler) lookup(tx *store.Tx, q dns.Question, m *dns.Msg) error {
 	full := valid == len(plabels)
 	prefix, _ := dnsname.PrefixOfLabels(plabels[len(plabels)-valid:])
 
-	held, deleg, err := resolver.ZoneCut(tx, prefix)
+	held, deleg, err := answer.ZoneCut(tx, prefix)
 	if err != nil {
 		return err
 	}
@@ -258,7 +259,7 @@ func (h *Handler) identifier(tx *store.Tx, q dns.Question, m *dns.Msg, z zone, s
 	}
 	rec, err := tx.Identifier(p.ID.Key())
 	if errors.Is(err, store.ErrNotFound) {
-		u, err := resolver.LookupUnregistered(tx, p.ID)
+		u, err := answer.LookupUnregistered(tx, p.ID)
 		switch {
 		case err != nil:
 			return err
@@ -321,7 +322,7 @@ func (h *Handler) parentZone(tx *store.Tx, d *idresv1.Delegation) (zone, bool) {
 	if !ok {
 		return zone{}, false
 	}
-	held, _, err := resolver.ZoneCut(tx, p)
+	held, _, err := answer.ZoneCut(tx, p)
 	if err != nil || held == nil {
 		return zone{}, false
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/registry/value"
 	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/answer"
 	"github.com/idres/idres/resolver/dnsname"
 )
 
@@ -87,7 +88,7 @@ func (h *Handler) writeZone(w *bufio.Writer, tx *store.Tx, p *idresv1.Prefix, he
 		if !ok {
 			return false
 		}
-		h2, d2, err := resolver.ZoneCut(tx, parent)
+		h2, d2, err := answer.ZoneCut(tx, parent)
 		return err == nil && d2 == nil && h2 != nil && ident.Fold(h2.Prefix) == hp
 	}
 	ds, err := tx.ListDelegations(hp)

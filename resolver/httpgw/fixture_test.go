@@ -13,7 +13,7 @@ import (
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/registry/store"
-	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/answer"
 	"github.com/idres/idres/resolver/httpgw"
 )
 
@@ -114,7 +114,7 @@ func newFixture(t testing.TB, ready func() bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := &resolver.Authority{Store: st, Self: &idresv1.Delegation{Grpc: []string{"127.0.0.1:7420"}, Http: []string{"http://node.example"}}}
+	auth := &answer.Authority{Store: st, Self: &idresv1.Delegation{Grpc: []string{"127.0.0.1:7420"}, Http: []string{"http://node.example"}}}
 	reg := prometheus.NewRegistry()
 	gw, err := httpgw.New(auth, httpgw.Options{Metrics: reg, Ready: ready})
 	if err != nil {

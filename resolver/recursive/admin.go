@@ -5,9 +5,8 @@ import (
 	"fmt"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
-	"github.com/idres/idres/registry/auth"
+	"github.com/idres/idres/registry/credential"
 	"github.com/idres/idres/registry/ident"
-	"github.com/idres/idres/registry/rpcerr"
 	"github.com/idres/idres/resolver/cache"
 )
 
@@ -24,15 +23,15 @@ type AdminService struct {
 // administrator for a full flush.
 func (s *AdminService) FlushCache(ctx context.Context, req *idresv1.FlushCacheRequest) (*idresv1.FlushCacheResponse, error) {
 	if _, err := ident.ParsePrefix(req.GetPrefix()); err != nil {
-		return nil, rpcerr.Status(ctx, err)
+		return nil, err
 	}
 	prefix := ident.Fold(req.GetPrefix())
-	c := auth.FromContext(ctx)
+	c := credential.FromContext(ctx)
 	switch {
 	case c == nil:
-		return nil, rpcerr.Status(ctx, auth.ErrUnauthenticated)
-	case c.Role != auth.RoleAdmin || !auth.Covers(c, prefix):
-		return nil, rpcerr.Status(ctx, fmt.Errorf("%w: flushing the cache under %q needs an admin credential covering it", auth.ErrPermission, req.GetPrefix()))
+		return nil, credential.ErrUnauthenticated
+	case c.Role != credential.RoleAdmin || !credential.Covers(c, prefix):
+		return nil, fmt.Errorf("%w: flushing the cache under %q needs an admin credential covering it", credential.ErrPermission, req.GetPrefix())
 	}
 	n := 0
 	if s.Cache != nil {

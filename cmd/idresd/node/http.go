@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
-	"github.com/idres/idres/registry/auth"
 	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/grpcserver"
 	"github.com/idres/idres/resolver/httpgw"
 )
 
@@ -98,7 +98,7 @@ func (n *Node) limitAnonymousHTTP(h http.Handler) http.Handler {
 		default:
 			if !l.AllowAnonymous(r.RemoteAddr) {
 				w.Header().Set("Retry-After", "1")
-				http.Error(w, "rate limit: too many requests from "+auth.SourceNetwork(r.RemoteAddr)+"; slow down", http.StatusTooManyRequests)
+				http.Error(w, "rate limit: too many requests from "+grpcserver.SourceNetwork(r.RemoteAddr)+"; slow down", http.StatusTooManyRequests)
 				return
 			}
 		}

@@ -23,12 +23,13 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
-	"github.com/idres/idres/registry/auth"
 	"github.com/idres/idres/registry/backup"
+	"github.com/idres/idres/registry/registrar"
 	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/registry/store/etcdkv"
-	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/answer"
 	"github.com/idres/idres/resolver/dnsbridge"
+	"github.com/idres/idres/resolver/grpcserver"
 	"github.com/idres/idres/resolver/recursive"
 )
 
@@ -81,11 +82,11 @@ type Node struct {
 	health    *health.Server
 	grpcLis   net.Listener
 	serveErr  chan error
-	tlsConfig *tls.Config       // nil when plaintext (security.go)
-	limiter   *auth.RateLimiter // per-credential rate (security.go)
-	walker    *recursive.Walker // nil unless recursive
-	dns       *dnsbridge.Server // nil unless Config.DNSAddr
-	httpLis   net.Listener      // nil unless Config.HTTPAddr
+	tlsConfig *tls.Config             // nil when plaintext (security.go)
+	limiter   *grpcserver.RateLimiter // per-credential rate (security.go)
+	walker    *recursive.Walker       // nil unless recursive
+	dns       *dnsbridge.Server       // nil unless Config.DNSAddr
+	httpLis   net.Listener            // nil unless Config.HTTPAddr
 	httpSrv   *http.Server
 	httpURL   string
 	ready     atomic.Bool
@@ -135,7 +136,7 @@ func Start(cfg Config) (n *Node, err error) {
 	if err := n.openStore(); err != nil {
 		return nil, err
 	}
-	path, created, err := auth.EnsureAdmin(n.store, cfg.DataDir)
+	path, created, err := registrar.EnsureAdmin(n.store, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -155,16 +156,16 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	authn := &auth.Authenticator{Store: n.store, Required: []string{"/idres.v1.Registry/", "/idres.v1.Admin/", "/idres.v1.Backup/"}, Now: cfg.Now}
+	authn := &grpcserver.Authenticator{Verify: n.store.VerifyToken, Now: cfg.Now}
 	gm, err := newGRPCMetrics(n.Metrics)
 	if err != nil {
 		return nil, err
 	}
 	n.grpc = grpc.NewServer(append(n.grpcOptions(),
-		grpc.ChainUnaryInterceptor(gm.Unary(), recoverUnary(log, panics), authn.Unary(), n.limiter.Unary(), sampledResolveLog(log)),
-		grpc.ChainStreamInterceptor(gm.Stream(), recoverStream(log, panics), authn.Stream(), n.limiter.Stream()),
+		grpc.ChainUnaryInterceptor(gm.Unary(), recoverUnary(log, panics), authn.Unary(), n.limiter.Unary(), sampledResolveLog(log), grpcserver.StatusUnary()),
+		grpc.ChainStreamInterceptor(gm.Stream(), recoverStream(log, panics), authn.Stream(), n.limiter.Stream(), grpcserver.StatusStream()),
 	)...)
-	authority := &resolver.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
+	authority := &answer.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
 	if err := n.startDNS(authority.Self); err != nil {
 		return nil, err
 	}
@@ -178,7 +179,7 @@ func Start(cfg Config) (n *Node, err error) {
 	if err := n.startInvalidation(); err != nil {
 		return nil, err
 	}
-	idresv1.RegisterResolverServer(n.grpc, resolver.NewService(res))
+	idresv1.RegisterResolverServer(n.grpc, grpcserver.NewService(res))
 	idresv1.RegisterAdminServer(n.grpc, &recursive.AdminService{Cache: n.walkerCache()})
 	reg, err := n.newRegistry()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/idres/idres/registry/store"
 
 	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/answer"
 	"github.com/idres/idres/resolver/cache"
 	"github.com/idres/idres/resolver/recursive"
 )
@@ -80,7 +81,7 @@ func (c RecursiveConfig) Enabled() bool { return len(c.Roots) > 0 }
 // resolverFor returns what answers Resolve on this node: the authority, or
 // on a recursive node a walker with its own cache. A recursive node holds
 // no zones (REC-002): it never answers from its store.
-func (n *Node) resolverFor(authority *resolver.Authority) (resolver.Resolver, error) {
+func (n *Node) resolverFor(authority *answer.Authority) (resolver.Resolver, error) {
 	rc := n.cfg.Recursive
 	if !rc.Enabled() {
 		return authority, nil

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
-	"github.com/idres/idres/registry"
-	"github.com/idres/idres/registry/auth"
+	"github.com/idres/idres/registry/registrar"
+	"github.com/idres/idres/resolver/grpcserver"
 )
 
 // DefaultMaxRecvMsgSize bounds one gRPC message: large enough for an
@@ -33,7 +33,7 @@ type SecurityConfig struct {
 	Insecure bool
 	// Limits bound values and list pages; zero fields mean the design's
 	// ceilings.
-	Limits registry.Limits
+	Limits registrar.Limits
 	// MaxRecvMsgSize bounds one incoming gRPC message in bytes; 0 means
 	// DefaultMaxRecvMsgSize.
 	MaxRecvMsgSize int
@@ -137,7 +137,7 @@ func (n *Node) initSecurity() error {
 	if anonBurst == 0 {
 		anonBurst = max(1, int(sc.AnonRateLimit))
 	}
-	n.limiter = &auth.RateLimiter{Rate: sc.RateLimit, Burst: burst, AnonRate: sc.AnonRateLimit, AnonBurst: anonBurst, Now: n.cfg.Now}
+	n.limiter = &grpcserver.RateLimiter{Rate: sc.RateLimit, Burst: burst, AnonRate: sc.AnonRateLimit, AnonBurst: anonBurst, Now: n.cfg.Now}
 	return nil
 }
 
@@ -163,8 +163,8 @@ func (n *Node) grpcOptions() []grpc.ServerOption {
 func streamWorkers() int { return 16 * runtime.GOMAXPROCS(0) }
 
 // newRegistry is the Registry service with the configured limits.
-func (n *Node) newRegistry() (*registry.Service, error) {
-	svc := registry.New(n.store, n.log)
+func (n *Node) newRegistry() (*registrar.Service, error) {
+	svc := registrar.New(n.store, n.log)
 	if err := svc.SetLimits(n.cfg.Security.Limits); err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/idres/idres/cmd/idresd/node"
 	idresv1 "github.com/idres/idres/proto/idres/v1"
-	"github.com/idres/idres/registry"
+	"github.com/idres/idres/registry/registrar"
 	"github.com/idres/idres/resolver/client"
 )
 
@@ -191,7 +191,7 @@ func TestPlaintextOnlyOnLoopback(t *testing.T) {
 		{"127.0.0.1:7420", node.SecurityConfig{TLSCert: p.serverCert}, false},
 		{"127.0.0.1:7420", node.SecurityConfig{ClientCA: p.caFile}, false},
 		{"127.0.0.1:7420", node.SecurityConfig{RateLimit: -1}, false},
-		{"127.0.0.1:7420", node.SecurityConfig{Limits: registry.Limits{MaxValues: 5000}}, false},
+		{"127.0.0.1:7420", node.SecurityConfig{Limits: registrar.Limits{MaxValues: 5000}}, false},
 	}
 	for _, tc := range tests {
 		err := tc.sc.Check(tc.addr)

@@ -1,0 +1,311 @@
+package grpcserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/fault"
+	"github.com/idres/idres/resolver"
+)
+
+// Stream limits. MaxStreamBatch bounds one message; the read-ahead bounds
+// the requests a stream holds at once (received, being resolved, or
+// answered but not yet sent), whatever the client does.
+const (
+	MaxStreamBatch         = 1000
+	DefaultStreamReadAhead = 4096
+	// maxAnswersPerMessage keeps answer messages well under gRPC's 4 MiB
+	// default receive limit for typical values.
+	maxAnswersPerMessage = 256
+	maxAnswerBytes       = 1 << 20
+)
+
+// StreamStats counts a Service's streamed requests that are in flight:
+// read from a client but not yet written back. Tests use it to check that
+// a client that stops reading does not make the node buffer without bound.
+type StreamStats struct {
+	inFlight atomic.Int64
+	peak     atomic.Int64
+}
+
+// InFlight is the number of requests held now, across all streams.
+func (s *StreamStats) InFlight() int64 { return s.inFlight.Load() }
+
+// Peak is the largest InFlight seen.
+func (s *StreamStats) Peak() int64 { return s.peak.Load() }
+
+func (s *StreamStats) add(n int64) {
+	v := s.inFlight.Add(n)
+	for {
+		p := s.peak.Load()
+		if v <= p || s.peak.CompareAndSwap(p, v) {
+			return
+		}
+	}
+}
+
+// streamBatch is one received message: its requests are resolved together
+// by one worker and answered in order.
+type streamBatch struct {
+	reqs    []*idresv1.TaggedResolveRequest
+	answers []*idresv1.TaggedResolveResponse
+	err     error
+	done    chan struct{}
+}
+
+// ResolveStream implements idres.v1.Resolver. Three goroutines cooperate:
+// this one reads and hands each message to a worker and to the writer's
+// ordered queue; workers resolve; the writer sends answers in request
+// order. A semaphore of ReadAhead tokens (one per request) is taken before
+// a message is queued and given back after its answers are sent, so when
+// the client stops reading, Send blocks, tokens run out, the reader stops
+// calling Recv, and gRPC flow control stops the client.
+func (s *Service) ResolveStream(stream idresv1.Resolver_ResolveStreamServer) error {
+	ctx, cancel := context.WithCancelCause(stream.Context())
+	defer cancel(nil)
+	readAhead := s.readAhead()
+	tokens := make(chan struct{}, readAhead)
+	ordered := make(chan *streamBatch, readAhead)
+	work := make(chan *streamBatch, readAhead)
+
+	workers := s.streamWorkers()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				s.resolveBatch(ctx, b)
+			}
+		}()
+	}
+	writeErr := make(chan error, 1)
+	go func() { writeErr <- s.writeAnswers(ctx, stream, ordered, tokens) }()
+
+	readErr := s.readRequests(ctx, stream, tokens, ordered, work)
+	close(work)
+	close(ordered)
+	if readErr != nil {
+		cancel(readErr)
+	}
+	err := <-writeErr
+	wg.Wait()
+	// Tokens still held belong to batches the writer never sent.
+	s.streamStats().add(-int64(len(tokens)))
+	if readErr != nil {
+		return readErr
+	}
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *Service) readRequests(ctx context.Context, stream idresv1.Resolver_ResolveStreamServer, tokens chan struct{}, ordered, work chan *streamBatch) error {
+	stats := s.streamStats()
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		reqs := msg.GetRequests()
+		if len(reqs) > MaxStreamBatch {
+			return fmt.Errorf("%w: %d requests in one message, more than %d", fault.ErrInvalidArgument, len(reqs), MaxStreamBatch)
+		}
+		if len(reqs) == 0 {
+			continue
+		}
+		for _, r := range reqs {
+			if err := checkRequest(r.GetRequest()); err != nil {
+				return fmt.Errorf("request_id %d: %w", r.GetRequestId(), err)
+			}
+		}
+		for i := 0; i < len(reqs) && i < cap(tokens); i++ {
+			select {
+			case tokens <- struct{}{}:
+			case <-ctx.Done():
+				stats.add(int64(i))
+				return context.Cause(ctx)
+			}
+		}
+		stats.add(int64(min(len(reqs), cap(tokens))))
+		b := &streamBatch{reqs: reqs, done: make(chan struct{})}
+		// Both channels have room: each holds at most one batch per token.
+		ordered <- b
+		work <- b
+	}
+}
+
+func (s *Service) resolveBatch(ctx context.Context, b *streamBatch) {
+	defer close(b.done)
+	b.answers = make([]*idresv1.TaggedResolveResponse, len(b.reqs))
+	if len(b.reqs) > 1 {
+		if resps, err := s.resolveMany(ctx, b.reqs); err == nil {
+			for i, r := range b.reqs {
+				b.answers[i] = &idresv1.TaggedResolveResponse{RequestId: r.GetRequestId(), Response: resps[i]}
+			}
+			return
+		}
+		// Fall back to one at a time, so one failing lookup is answered
+		// in band and does not take its batch down with it.
+	}
+	for i, r := range b.reqs {
+		resp, err := s.r.Resolve(ctx, r.GetRequest())
+		if err != nil {
+			if ctx.Err() != nil {
+				b.err = context.Cause(ctx)
+				return
+			}
+			// A failure of the node for one identifier is answered in band
+			// so the rest of the stream goes on.
+			resp = &idresv1.ResolveResponse{
+				Outcome:    idresv1.Outcome_OUTCOME_SERVER_FAILURE,
+				Identifier: r.GetRequest().GetIdentifier(),
+				Message:    "the node failed to resolve this identifier",
+			}
+		}
+		b.answers[i] = &idresv1.TaggedResolveResponse{RequestId: r.GetRequestId(), Response: resp}
+	}
+}
+
+// resolveMany answers one message's requests in one call, with values
+// left encoded when the resolver.Resolver can (wire.go); errNoBatch when it has no
+// batch call.
+func (s *Service) resolveMany(ctx context.Context, tagged []*idresv1.TaggedResolveRequest) ([]*idresv1.ResolveResponse, error) {
+	var batch func(context.Context, []*idresv1.ResolveRequest) ([]*idresv1.ResolveResponse, error)
+	switch r := s.r.(type) {
+	case resolver.EncodedResolver:
+		batch = r.ResolveBatchEncoded
+	case resolver.BatchResolver:
+		batch = r.ResolveBatch
+	default:
+		return nil, errNoBatch
+	}
+	reqs := make([]*idresv1.ResolveRequest, len(tagged))
+	for i, r := range tagged {
+		reqs[i] = r.GetRequest()
+	}
+	return batch(ctx, reqs)
+}
+
+var errNoBatch = errors.New("resolver has no batch call")
+
+// writeAnswers sends batches in the order they were read, packing answers
+// that are ready into one message and flushing before it would wait.
+func (s *Service) writeAnswers(ctx context.Context, stream idresv1.Resolver_ResolveStreamServer, ordered chan *streamBatch, tokens chan struct{}) error {
+	stats := s.streamStats()
+	out := &idresv1.ResolveStreamResponse{}
+	held, size := 0, 0
+	flush := func() error {
+		if len(out.Responses) == 0 {
+			return nil
+		}
+		if err := stream.Send(out); err != nil {
+			return err
+		}
+		out.Responses = out.Responses[:0]
+		// Count down before giving tokens back, so the count never
+		// exceeds the read-ahead.
+		stats.add(-int64(held))
+		for range held {
+			<-tokens
+		}
+		held, size = 0, 0
+		return nil
+	}
+	for {
+		var b *streamBatch
+		var ok bool
+		select {
+		case b, ok = <-ordered:
+		default:
+			if err := flush(); err != nil {
+				return err
+			}
+			b, ok = <-ordered
+		}
+		if !ok {
+			return flush()
+		}
+		select {
+		case <-b.done:
+		default:
+			if err := flush(); err != nil {
+				return err
+			}
+			select {
+			case <-b.done:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}
+		if b.err != nil {
+			return b.err
+		}
+		for _, a := range b.answers {
+			out.Responses = append(out.Responses, a)
+			size += approxSize(a.GetResponse())
+			if len(out.Responses) >= maxAnswersPerMessage || size >= maxAnswerBytes {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		held += min(len(b.reqs), cap(tokens))
+		if held >= cap(tokens) {
+			// Every token is in this message: send it before reading more.
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// approxSize estimates an answer's encoded size without encoding it.
+func approxSize(r *idresv1.ResolveResponse) int {
+	n := 32 + len(r.GetIdentifier()) + len(r.GetMessage()) + len(r.GetZone()) + resolver.EncodedSize(r)
+	for _, v := range r.GetValues() {
+		n += 32 + len(v.GetType()) + len(v.GetData())
+	}
+	if d := r.GetReferral(); d != nil {
+		n += 64 + len(d.GetPrefix())
+		for _, a := range d.GetGrpc() {
+			n += len(a) + 2
+		}
+	}
+	return n
+}
+
+func (s *Service) readAhead() int {
+	if s.ReadAhead > 0 {
+		return s.ReadAhead
+	}
+	return DefaultStreamReadAhead
+}
+
+// streamWorkers: enough to keep every core busy on local answers, and
+// enough concurrency for a recursive node waiting on the network.
+func (s *Service) streamWorkers() int {
+	if s.Workers > 0 {
+		return s.Workers
+	}
+	return max(4*runtime.GOMAXPROCS(0), 32)
+}
+
+func (s *Service) streamStats() *StreamStats {
+	if s.Stats == nil {
+		return &discardStats
+	}
+	return s.Stats
+}
+
+var discardStats StreamStats
