@@ -15,6 +15,7 @@ import (
 	"github.com/idres/idres/registry/credential"
 	"github.com/idres/idres/registry/registrar"
 	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/resolver/grpcserver"
 )
 
 // dgRegistry is a Registry over a real store in a temporary directory,
@@ -102,7 +103,7 @@ func TestSetDelegationChecks(t *testing.T) {
 				}
 			}
 			_, err := r.svc.SetDelegation(r.as(t, tc.cred[0], tc.cred[1]), &idresv1.SetDelegationRequest{Delegation: tc.d})
-			if got := status.Code(err); got != tc.want {
+			if got := code(err); got != tc.want {
 				t.Fatalf("SetDelegation = %v (%v), want %v", got, err, tc.want)
 			}
 		})
@@ -134,7 +135,7 @@ func TestDelegationEndpointSyntax(t *testing.T) {
 			d := dg("88.100", "127.0.0.1:7421")
 			d.Dns, d.Http = tc.dns, tc.http
 			_, err := r.svc.SetDelegation(r.as(t, "", credential.RoleAdmin), &idresv1.SetDelegationRequest{Delegation: d})
-			if got := status.Code(err); got != tc.want {
+			if got := code(err); got != tc.want {
 				t.Fatalf("SetDelegation = %v (%v), want %v", got, err, tc.want)
 			}
 		})
@@ -211,19 +212,19 @@ func TestDelegationLifecycle(t *testing.T) {
 		}
 	}
 
-	if _, err := r.svc.RemoveDelegation(r.as(t, "88", credential.RoleWrite), &idresv1.RemoveDelegationRequest{Prefix: "88.100"}); status.Code(err) != codes.PermissionDenied {
+	if _, err := r.svc.RemoveDelegation(r.as(t, "88", credential.RoleWrite), &idresv1.RemoveDelegationRequest{Prefix: "88.100"}); code(err) != codes.PermissionDenied {
 		t.Errorf("remove with write role = %v, want PermissionDenied", err)
 	}
 	if _, err := r.svc.RemoveDelegation(root, &idresv1.RemoveDelegationRequest{Prefix: "88.100"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.svc.RemoveDelegation(root, &idresv1.RemoveDelegationRequest{Prefix: "88.100"}); status.Code(err) != codes.NotFound {
+	if _, err := r.svc.RemoveDelegation(root, &idresv1.RemoveDelegationRequest{Prefix: "88.100"}); code(err) != codes.NotFound {
 		t.Errorf("second remove = %v, want NotFound", err)
 	}
-	if _, err := r.svc.GetDelegation(root, &idresv1.GetDelegationRequest{Prefix: "88.100"}); status.Code(err) != codes.NotFound {
+	if _, err := r.svc.GetDelegation(root, &idresv1.GetDelegationRequest{Prefix: "88.100"}); code(err) != codes.NotFound {
 		t.Errorf("get after remove = %v, want NotFound", err)
 	}
-	if _, err := r.svc.ListDelegations(context.Background(), &idresv1.ListDelegationsRequest{}); status.Code(err) != codes.Unauthenticated {
+	if _, err := r.svc.ListDelegations(context.Background(), &idresv1.ListDelegationsRequest{}); code(err) != codes.Unauthenticated {
 		t.Errorf("list without credential = %v, want Unauthenticated", err)
 	}
 }
@@ -237,4 +238,11 @@ func dgJoin(s []string) string {
 		out += x
 	}
 	return out
+}
+
+// code is the gRPC code a call's error gets on the node, whose interceptor
+// maps every service error (grpcserver.Status); these tests call the
+// service directly.
+func code(err error) codes.Code {
+	return status.Code(grpcserver.Status(context.Background(), err))
 }

@@ -75,8 +75,8 @@ func newRenv(t *testing.T, limits registrar.Limits, limiter *grpcserver.RateLimi
 		limiter = &grpcserver.RateLimiter{}
 	}
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(authn.Unary(), limiter.Unary()),
-		grpc.ChainStreamInterceptor(authn.Stream(), limiter.Stream()),
+		grpc.ChainUnaryInterceptor(authn.Unary(), limiter.Unary(), grpcserver.StatusUnary()),
+		grpc.ChainStreamInterceptor(authn.Stream(), limiter.Stream(), grpcserver.StatusStream()),
 	)
 	idresv1.RegisterRegistryServer(srv, svc)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

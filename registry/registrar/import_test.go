@@ -60,7 +60,7 @@ func startImportNode(t testing.TB) *importNode {
 		t.Fatal(err)
 	}
 	authn := &grpcserver.Authenticator{Verify: st.VerifyToken}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(authn.Unary()), grpc.ChainStreamInterceptor(authn.Stream()))
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(authn.Unary(), grpcserver.StatusUnary()), grpc.ChainStreamInterceptor(authn.Stream(), grpcserver.StatusStream()))
 	idresv1.RegisterRegistryServer(srv, New(st, nil))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

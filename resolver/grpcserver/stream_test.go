@@ -59,7 +59,7 @@ func startStreamNode(t *testing.T, n int, readAhead int, opts ...grpc.ServerOpti
 	svc := grpcserver.NewService(&answer.Authority{Store: st})
 	svc.ReadAhead = readAhead
 	svc.Stats = &grpcserver.StreamStats{}
-	srv := grpc.NewServer(opts...)
+	srv := grpc.NewServer(append(opts, grpc.ChainUnaryInterceptor(grpcserver.StatusUnary()), grpc.ChainStreamInterceptor(grpcserver.StatusStream()))...)
 	idresv1.RegisterResolverServer(srv, svc)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
