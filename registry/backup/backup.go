@@ -10,9 +10,6 @@ import (
 	"fmt"
 	"hash"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/credential"
 	"github.com/idres/idres/registry/store"
@@ -33,12 +30,10 @@ func New(s *store.Store) *Service { return &Service{store: s} }
 // Snapshot streams the store to a node administrator.
 func (s *Service) Snapshot(_ *idresv1.SnapshotRequest, stream idresv1.Backup_SnapshotServer) error {
 	ctx := stream.Context()
-	c := credential.FromContext(ctx)
-	if c == nil {
-		return status.Error(codes.Unauthenticated, credential.UnauthenticatedMessage)
-	}
-	if c.Prefix != "" || c.Role != credential.RoleAdmin {
-		return status.Errorf(codes.PermissionDenied, "backup needs the node administrator credential (admin on the root); credential %s is %s on %q", c.ID, c.Role, c.Prefix)
+	// A snapshot holds every subtree, so only the node administrator
+	// (admin on the root) may take one.
+	if _, err := credential.Authorize(ctx, "", credential.RoleAdmin); err != nil {
+		return fmt.Errorf("backup needs the node administrator credential (admin on the root): %w", err)
 	}
 	w := &chunkWriter{stream: stream, sum: sha256.New(), buf: make([]byte, 0, ChunkSize)}
 	n, rev, err := s.store.Snapshot(w)

@@ -26,12 +26,8 @@ func (s *AdminService) FlushCache(ctx context.Context, req *idresv1.FlushCacheRe
 		return nil, err
 	}
 	prefix := ident.Fold(req.GetPrefix())
-	c := credential.FromContext(ctx)
-	switch {
-	case c == nil:
-		return nil, credential.ErrUnauthenticated
-	case c.Role != credential.RoleAdmin || !credential.Covers(c, prefix):
-		return nil, fmt.Errorf("%w: flushing the cache under %q needs an admin credential covering it", credential.ErrPermission, req.GetPrefix())
+	if _, err := credential.Authorize(ctx, prefix, credential.RoleAdmin); err != nil {
+		return nil, fmt.Errorf("flushing the cache under %q needs an admin credential covering it: %w", req.GetPrefix(), err)
 	}
 	n := 0
 	if s.Cache != nil {
