@@ -144,7 +144,7 @@ func (s *Service) RevokeCredential(ctx context.Context, req *idresv1.RevokeCrede
 	err = s.update(ctx, "RevokeCredential", func(tx *store.Tx, ch *change) error {
 		var err error
 		target, err = tx.Credential(id)
-		if errors.Is(err, store.ErrNotFound) || err == nil && !credential.Covers(c, target.Prefix) {
+		if errors.Is(err, store.ErrNotFound) || err == nil && !credential.Visible(c, target.Prefix, credential.RoleAdmin) {
 			return fmt.Errorf("%w: credential %s covers %s, which holds no credential %q", credential.ErrPermission, c.ID, credential.Subtree(c.Prefix), id)
 		}
 		if err != nil {
