@@ -1,10 +1,11 @@
-// Package resolver answers identifier queries. Authority answers from the
-// local store, following design §4's deepest-match rule (a delegation below
-// a held zone is a zone cut). Service is the thin gRPC adapter. Front ends
-// (gRPC, DNS, HTTP) all go through the Resolver interface, so every one of
-// them gives the same answer. An identifier without a record under a held
-// prefix is looked up once more, for a tombstone or a pattern, by
-// LookupUnregistered (unregistered.go), which the DNS bridge calls too.
+// Package resolver is the contract between the answer path and the front
+// ends. Every front end (the gRPC Resolver service, the DNS bridge, the
+// HTTP gateway) holds a Resolver and only renders its answers in its own
+// protocol; none opens the store or decides visibility, filters,
+// tombstones, patterns or TTLs. resolver/answer implements Resolver over a
+// node's store (the one answer path); resolver/recursive implements it by
+// walking the hierarchy, so a recursive node's front ends walk too. This
+// package imports only the API and value helpers, never the store.
 package resolver
 
 import (

@@ -1,0 +1,15 @@
+// Package grpcserver is the node's gRPC transport, shared by every gRPC
+// service it runs. It holds:
+//   - the Resolver service (service.go, stream.go), a thin adapter over a
+//     resolver.Resolver;
+//   - the Authenticator (authenticate.go), which turns a bearer token into
+//     a credential in the context and refuses, without one, every method
+//     of every service that is not on PublicServices: a new service is
+//     closed until it is listed there;
+//   - the per-credential and per-source RateLimiter (ratelimit.go);
+//   - the one mapping of errors to status codes (status.go), applied by
+//     the StatusUnary and StatusStream interceptors, so services return
+//     plain wrapped errors.
+//
+// It imports the foundation and the resolver contract, never a service.
+package grpcserver
