@@ -265,10 +265,6 @@ func prefixOf(labels []string) (string, error) {
 	return p, nil
 }
 
-// DecodeSuffix returns the folded suffix that suffix labels (leftmost first)
-// encode, if they are in the form SuffixLabels produces.
-func DecodeSuffix(labels []string) (string, error) { return decodeSuffix(labels) }
-
 func decodeSuffix(labels []string) (string, error) {
 	switch {
 	case len(labels) == 0:
