@@ -214,9 +214,6 @@ func (s *Store) Close() error {
 // backends; do not write through it.
 func (s *Store) DB() *bolt.DB { return s.db }
 
-// Backend is the storage the store runs on.
-func (s *Store) Backend() kv.Backend { return s.kv }
-
 // Revision is the number of write transactions committed so far.
 func (s *Store) Revision() (uint64, error) {
 	var rev uint64
