@@ -1,26 +1,31 @@
-package main
+package client_test
 
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"testing"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/bulkfile"
+	"github.com/idres/idres/resolver/client"
 )
 
 // BenchmarkSortWindow reads a shuffled JSONL file of b.N identifiers
 // (as make bench generates it) through one sort window: the time before
-// idres import can send its first item, then the decoding as it sends.
+// ImportFrom can send its first item, then the decoding as it sends.
 //
-//	go test ./cmd/idres -run '^$' -bench SortWindow -benchtime 200000x -count 5
+//	go test ./resolver/client -run '^$' -bench SortWindow -benchtime 200000x -count 5
 func BenchmarkSortWindow(b *testing.B) {
 	var file []byte
 	for _, k := range rand.New(rand.NewPCG(1, 2)).Perm(b.N) {
 		var err error
-		if file, err = bulkfile.AppendJSONL(file, &idresv1.Identifier{Identifier: benchID("88.100", k), Values: genValues(k)}); err != nil {
+		if file, err = bulkfile.AppendJSONL(file, &idresv1.Identifier{Identifier: fmt.Sprintf("88.100/item-%d", k), Values: []*idresv1.Value{
+			{Index: 1, Type: "URL", Data: fmt.Appendf(nil, "https://products.example.com/p/%08d", k)},
+			{Index: 2, Type: "manufacturer", Data: []byte("Example Manufacturing Co., Ltd.")},
+		}}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -30,7 +35,7 @@ func BenchmarkSortWindow(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &sortedReader{r: rd, window: b.N}
+	s := client.NewSortedReader(rd, b.N)
 	n := 0
 	for {
 		_, err := s.Next()

@@ -1,4 +1,4 @@
-package main
+package client_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/idres/idres/registry/bulkfile"
+	"github.com/idres/idres/resolver/client"
 )
 
 // TestSortedReader checks the sort window: each run comes out in key
@@ -61,7 +62,7 @@ func TestSortedReader(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := &sortedReader{r: rd, window: tc.window}
+			s := client.NewSortedReader(rd, tc.window)
 			var got []string
 			for {
 				it, err := s.Next()
