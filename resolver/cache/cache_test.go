@@ -156,14 +156,13 @@ func TestGroupCoalescesConcurrentMisses(t *testing.T) {
 		}()
 	}
 	started.Wait()
-	for !g.waiting("88/x") {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond) // let the callers pile up on the one fetch
+	// The fetch is held until every other caller has joined it, so all
+	// of them must share its one result.
+	waitFor(t, func() bool { return g.joined("88/x") == n-1 })
 	close(release)
 	wg.Wait()
-	if f, o := fetches.Load(), owners.Load(); f != o || f >= n/2 {
-		t.Fatalf("%d callers made %d fetches (%d unshared results); want one fetch shared by (nearly) all", n, f, o)
+	if f, o := fetches.Load(), owners.Load(); f != 1 || o != 1 {
+		t.Fatalf("%d callers made %d fetches (%d unshared results); want one fetch shared by all", n, f, o)
 	}
 }
 
@@ -172,9 +171,7 @@ func TestGroupWaiterMayGiveUp(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	go g.Do(context.Background(), "k", func() (*idresv1.ResolveResponse, error) { <-release; return answer("k"), nil })
-	for !g.waiting("k") {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, func() bool { return g.joined("k") >= 0 })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, shared, err := g.Do(ctx, "k", func() (*idresv1.ResolveResponse, error) { return nil, fmt.Errorf("second fetch must not run") })
@@ -183,11 +180,29 @@ func TestGroupWaiterMayGiveUp(t *testing.T) {
 	}
 }
 
-func (g *Group) waiting(key string) bool {
+// joined reports how many callers wait on the fetch for key, or -1 when
+// no fetch for key runs.
+func (g *Group) joined(key string) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	_, ok := g.calls[key]
-	return ok
+	c, ok := g.calls[key]
+	if !ok {
+		return -1
+	}
+	return c.joined
+}
+
+// waitFor polls cond until it holds, failing after ten seconds: the test
+// waits for the state it needs rather than sleeping a guessed time.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition never held")
+		}
+		time.Sleep(time.Millisecond) // a poll interval, not a guess at timing
+	}
 }
 
 // TestByteBound: with a byte bound, big answers push out the least

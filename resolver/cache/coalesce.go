@@ -21,6 +21,10 @@ type call struct {
 	done chan struct{}
 	resp *idresv1.ResolveResponse
 	err  error
+	// joined counts the callers waiting on another's fetch (under
+	// Group.mu), so a test can wait until they have all arrived rather
+	// than sleep and hope.
+	joined int
 }
 
 // Do runs fetch once for key among concurrent callers and hands each a
@@ -34,7 +38,9 @@ func (g *Group) Do(ctx context.Context, key string, fetch func() (*idresv1.Resol
 		g.calls = make(map[string]*call)
 	}
 	c, ok := g.calls[key]
-	if !ok {
+	if ok {
+		c.joined++
+	} else {
 		c = &call{done: make(chan struct{})}
 		g.calls[key] = c
 		go func() {
