@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
-	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/resolver/client"
 )
 
@@ -36,47 +32,29 @@ func runBackup(ctx context.Context, e *env, args []string) int {
 	// withPager: a large store takes longer than one call's --timeout; the
 	// caller stops it with Ctrl-C.
 	return e.withPager(ctx, func(ctx context.Context, c *client.Client) int {
-		stream, err := idresv1.NewBackupClient(c.Conn()).Snapshot(ctx, &idresv1.SnapshotRequest{})
-		if err != nil {
-			return e.fail(err)
-		}
 		tmp, err := os.CreateTemp(filepath.Dir(*out), ".idres-backup-*")
 		if err != nil {
 			return e.fail(fmt.Errorf("backup: %w", err))
 		}
 		defer os.Remove(tmp.Name())
 		defer tmp.Close()
-		sum := sha256.New()
-		w := io.MultiWriter(tmp, sum)
-		var n uint64
-		for {
-			chunk, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				return e.fail(fmt.Errorf("backup: stream ended without its trailer: incomplete snapshot discarded"))
-			}
-			if err != nil {
-				return e.fail(err)
-			}
-			if t := chunk.GetTrailer(); t != nil {
-				if t.Size != n || !bytes.Equal(t.Sha256, sum.Sum(nil)) {
-					return e.fail(fmt.Errorf("backup: got %d bytes whose SHA-256 does not match the node's (%d bytes): snapshot discarded", n, t.Size))
-				}
-				if err := tmp.Sync(); err != nil {
-					return e.fail(fmt.Errorf("backup: %w", err))
-				}
-				if err := tmp.Close(); err != nil {
-					return e.fail(fmt.Errorf("backup: %w", err))
-				}
-				if err := os.Rename(tmp.Name(), *out); err != nil {
-					return e.fail(fmt.Errorf("backup: %w", err))
-				}
-				fmt.Fprintf(e.Stdout, "wrote %s: %d bytes, revision %d, schema %d, sha256 %x\n", *out, n, t.Revision, t.SchemaVersion, t.Sha256)
-				return exitOK
-			}
-			if _, err := w.Write(chunk.Data); err != nil {
-				return e.fail(fmt.Errorf("backup: %w", err))
-			}
-			n += uint64(len(chunk.Data))
+		t, err := c.SnapshotTo(ctx, tmp)
+		if errors.Is(err, client.ErrIncompleteSnapshot) {
+			return e.fail(fmt.Errorf("backup: %w: snapshot discarded", err))
 		}
+		if err != nil {
+			return e.fail(err)
+		}
+		if err := tmp.Sync(); err != nil {
+			return e.fail(fmt.Errorf("backup: %w", err))
+		}
+		if err := tmp.Close(); err != nil {
+			return e.fail(fmt.Errorf("backup: %w", err))
+		}
+		if err := os.Rename(tmp.Name(), *out); err != nil {
+			return e.fail(fmt.Errorf("backup: %w", err))
+		}
+		fmt.Fprintf(e.Stdout, "wrote %s: %d bytes, revision %d, schema %d, sha256 %x\n", *out, t.Size, t.Revision, t.SchemaVersion, t.Sha256)
+		return exitOK
 	})
 }

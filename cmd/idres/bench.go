@@ -115,7 +115,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&o.file, "file", "", "import: JSONL or CSV file to import (default: generate); dns: query file (\"NAME TYPE\" lines, dnsperf format)")
 	fs.StringVar(&o.dnsServer, "dns-server", "127.0.0.1:53", "dns: server address host:port")
 	fs.BoolVar(&o.replace, "replace", false, "import: create-or-replace")
-	fs.IntVar(&o.sortWindow, "sort-window", defaultSortWindow, "import: as for idres import")
+	fs.IntVar(&o.sortWindow, "sort-window", client.DefaultSortWindow, "import: as for idres import")
 	out := fs.String("o", "-", "gen: output `file`")
 	dnsperf := fs.String("dnsperf", "", "gen: also write a dnsperf query `file` (\"NAME TXT\" lines) for the identifiers")
 	zone := fs.String("zone", "id.example.", "gen: the DNS bridge's zone, for --dnsperf")
@@ -552,8 +552,8 @@ func (e *env) benchImport(ctx context.Context, o benchOpts) (*benchReport, error
 	h := &latencyHist{}
 	last := time.Now()
 	start := last
-	tot, err := importItems(ctx, cs[0], rd, importOptions{Replace: o.replace, Batch: o.batch, PerMessage: 500, SortWindow: o.sortWindow,
-		Progress: func(importTotals) {
+	tot, err := cs[0].ImportFrom(ctx, rd, client.ImportOptions{Replace: o.replace, Batch: o.batch, SortWindow: o.sortWindow,
+		Progress: func(client.ImportTotals) {
 			now := time.Now()
 			h.Record(now.Sub(last))
 			last = now

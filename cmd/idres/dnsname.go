@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/idres/idres/registry/ident"
-	"github.com/idres/idres/resolver/dnsbridge"
 	"github.com/idres/idres/resolver/dnsname"
 )
 
@@ -15,11 +14,17 @@ func init() {
 		Summary: "print an identifier's DNS name in the bridge's zone, or the identifier of a DNS name", Run: runDNSName})
 }
 
+// defaultDNSZone is the DNS bridge's default zone (idresd --dns-zone).
+// It is spelled here rather than imported so that idres does not link the
+// DNS server and the store behind it for one constant;
+// TestDefaultDNSZone pins it to the bridge's.
+const defaultDNSZone = "id.example."
+
 // runDNSName maps offline, with no node: the mapping is fixed (design §7).
 func runDNSName(_ context.Context, e *env, args []string) int {
 	fs := e.flags()
 	reverse := fs.Bool("reverse", false, "map a DNS name back to its identifier (a prefix's name gives its prefix handle 0.NA/<prefix>)")
-	zoneFlag := fs.String("zone", dnsbridge.DefaultZone, "the DNS bridge's zone (idresd --dns-zone)")
+	zoneFlag := fs.String("zone", defaultDNSZone, "the DNS bridge's zone (idresd --dns-zone)")
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
 		return code

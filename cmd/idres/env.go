@@ -170,6 +170,9 @@ func (e *env) dial() (*client.Client, int, bool) {
 	if ca == "" {
 		ca = e.Getenv("IDRES_CA")
 	}
+	if (e.Cert == "") != (e.Key == "") {
+		return nil, e.usageError("a client certificate needs both --cert and --key"), false
+	}
 	tlsCfg, err := client.LoadTLS(ca, e.Cert, e.Key)
 	if err != nil {
 		return nil, e.usageError("%v", err), false

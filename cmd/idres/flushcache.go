@@ -31,7 +31,7 @@ func runFlushCache(ctx context.Context, e *env, args []string) int {
 		prefix = pos[0]
 	}
 	return e.withClient(ctx, func(ctx context.Context, c *client.Client) int {
-		resp, err := idresv1.NewAdminClient(c.Conn()).FlushCache(ctx, &idresv1.FlushCacheRequest{Prefix: prefix})
+		resp, err := c.FlushCache(ctx, &idresv1.FlushCacheRequest{Prefix: prefix})
 		if err != nil {
 			return e.fail(err)
 		}

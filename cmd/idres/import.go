@@ -1,13 +1,10 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +12,6 @@ import (
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/bulkfile"
-	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/resolver/client"
 )
 
@@ -31,29 +27,6 @@ func init() {
 // maxErrorLines bounds the per-item errors printed; the summary counts all.
 const maxErrorLines = 1000
 
-// importOptions drive importItems.
-type importOptions struct {
-	Replace bool
-	Batch   int
-	// PerMessage is how many items go in one gRPC message.
-	PerMessage int
-	// SortWindow, when > 1, reads this many items at a time and sends
-	// them sorted by lookup key (see sortedReader).
-	SortWindow int
-	// Progress is called after each acknowledged batch (may be nil).
-	Progress func(importTotals)
-	// Failed is called for each failed item, in the order acks arrive.
-	Failed func(*idresv1.ImportError)
-}
-
-// importTotals are the running counts of an import.
-type importTotals struct {
-	Read, Created, Replaced, Failed uint64
-	Batches                         uint64
-}
-
-func (t importTotals) Done() uint64 { return t.Created + t.Replaced + t.Failed }
-
 func runImport(ctx context.Context, e *env, args []string) int {
 	fs := e.flags()
 	format := fs.String("format", "", "file format: csv or jsonl (default: from the file name, else sniffed)")
@@ -61,7 +34,7 @@ func runImport(ctx context.Context, e *env, args []string) int {
 	batch := fs.Int("batch", 10000, "identifiers per transaction (1 to 100000)")
 	quiet := fs.Bool("quiet", false, "no progress and no summary (errors are still printed)")
 	every := fs.Duration("progress-every", 5*time.Second, "interval of the plain progress lines when stderr is not a terminal")
-	window := fs.Int("sort-window", defaultSortWindow, "send identifiers sorted by key in runs of this many (0: file order); sorted runs write several times faster")
+	window := fs.Int("sort-window", client.DefaultSortWindow, "send identifiers sorted by key in runs of this many (0: file order); sorted runs write several times faster")
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
 		return code
@@ -114,14 +87,14 @@ func runImport(ctx context.Context, e *env, args []string) int {
 		}
 		printed++
 	}
-	opts := importOptions{Replace: *replace, Batch: *batch, PerMessage: 500, Failed: fail, SortWindow: *window}
+	opts := client.ImportOptions{Replace: *replace, Batch: *batch, Failed: fail, SortWindow: *window}
 	if prog != nil {
 		opts.Progress = prog.update
 	}
 	start := time.Now()
-	var tot importTotals
+	var tot client.ImportTotals
 	code = e.withPager(ctx, func(ctx context.Context, c *client.Client) int {
-		tot, err = importItems(ctx, c, rd, opts)
+		tot, err = c.ImportFrom(ctx, rd, opts)
 		if err != nil {
 			if prog != nil {
 				prog.clear()
@@ -145,122 +118,6 @@ func runImport(ctx context.Context, e *env, args []string) int {
 		return exitNegative
 	}
 	return exitOK
-}
-
-// importItems streams every item of rd to the node's Import and waits for
-// all acknowledgements. Items the file reader rejects count as failed with
-// code InvalidArgument and never reach the node.
-func importItems(ctx context.Context, c idresv1.RegistryClient, rd bulkfile.Reader, o importOptions) (importTotals, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	st, err := c.Import(ctx)
-	if err != nil {
-		return importTotals{}, err
-	}
-	mode := idresv1.ImportMode_IMPORT_MODE_CREATE
-	if o.Replace {
-		mode = idresv1.ImportMode_IMPORT_MODE_CREATE_OR_REPLACE
-	}
-	if o.PerMessage <= 0 {
-		o.PerMessage = 500
-	}
-	if o.SortWindow > 1 {
-		rd = &sortedReader{r: rd, window: o.SortWindow}
-	}
-	var mu sync.Mutex // guards tot and the callbacks
-	var tot importTotals
-	report := func(ie *idresv1.ImportError) {
-		if o.Failed != nil {
-			o.Failed(ie)
-		}
-	}
-	var sent atomic.Uint64
-	sendErr := make(chan error, 1)
-	go func() {
-		sendErr <- func() error {
-			msg := &idresv1.ImportRequest{Options: &idresv1.ImportOptions{Mode: mode, BatchSize: uint32(o.Batch)}}
-			flush := func() error {
-				if len(msg.Items) == 0 && msg.Options == nil {
-					return nil
-				}
-				if err := st.Send(msg); err != nil {
-					return err
-				}
-				msg = &idresv1.ImportRequest{Items: make([]*idresv1.ImportItem, 0, o.PerMessage)}
-				return nil
-			}
-			for {
-				it, err := rd.Next()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				var le *bulkfile.LineError
-				if errors.As(err, &le) {
-					mu.Lock()
-					tot.Read++
-					tot.Failed++
-					report(&idresv1.ImportError{Sequence: uint64(le.Line), Identifier: le.Identifier, Code: "InvalidArgument", Message: le.Err.Error()})
-					mu.Unlock()
-					continue
-				}
-				if err != nil {
-					return fmt.Errorf("read: %w", err)
-				}
-				mu.Lock()
-				tot.Read++
-				mu.Unlock()
-				msg.Items = append(msg.Items, &idresv1.ImportItem{Sequence: uint64(it.Line), Identifier: it.Identifier, Values: it.Values})
-				sent.Add(1)
-				if len(msg.Items) >= o.PerMessage {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-			}
-			if err := flush(); err != nil {
-				return err
-			}
-			return st.CloseSend()
-		}()
-	}()
-	var acked uint64
-	for {
-		resp, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			// A read error on our side is the better explanation.
-			select {
-			case serr := <-sendErr:
-				if serr != nil && !errors.Is(serr, io.EOF) {
-					return tot, serr
-				}
-			default:
-			}
-			return tot, err
-		}
-		acked += uint64(resp.GetItems())
-		mu.Lock()
-		tot.Batches++
-		tot.Created += uint64(resp.GetCreated())
-		tot.Replaced += uint64(resp.GetReplaced())
-		tot.Failed += uint64(resp.GetFailed())
-		for _, ie := range resp.GetErrors() {
-			report(ie)
-		}
-		if o.Progress != nil {
-			o.Progress(tot)
-		}
-		mu.Unlock()
-	}
-	if err := <-sendErr; err != nil && !errors.Is(err, io.EOF) {
-		return tot, err
-	}
-	if acked != sent.Load() {
-		return tot, fmt.Errorf("node acknowledged %d of %d items", acked, sent.Load())
-	}
-	return tot, nil
 }
 
 // countingReader counts bytes read, for progress against the file size.
@@ -307,7 +164,7 @@ type progress struct {
 	start time.Time
 
 	mu    sync.Mutex
-	tot   importTotals
+	tot   client.ImportTotals
 	drawn bool
 	done  chan struct{}
 	once  sync.Once
@@ -336,7 +193,7 @@ func newProgress(w io.Writer, tty bool, every time.Duration, size int64, read *c
 	return p
 }
 
-func (p *progress) update(t importTotals) {
+func (p *progress) update(t client.ImportTotals) {
 	p.mu.Lock()
 	p.tot = t
 	p.mu.Unlock()
@@ -395,103 +252,5 @@ func (p *progress) stop() {
 	p.once.Do(func() {
 		close(p.done)
 		p.clear()
-	})
-}
-
-// defaultSortWindow holds about 0.5 GiB of typical items in memory.
-const defaultSortWindow = 1000000
-
-// sortedReader reads window items at a time and hands them out sorted by
-// lookup key (errors in place, in file order before the run's items). A
-// B+tree takes inserts of adjacent keys into the pages it has just
-// written, so a sorted run commits several times faster than the same
-// items in random order, where nearly every item dirties its own page.
-// Items whose identifier does not parse sort first; the node rejects them.
-// From a reader that can defer decoding (JSON lines) it keeps raw lines and
-// decodes each as it is handed out, so decoding overlaps the node's work
-// instead of all of it happening before the first item is sent.
-type sortedReader struct {
-	r      bulkfile.Reader
-	window int
-	run    []keyedItem
-	errs   []error
-	next   int
-	err    error // what ended the underlying reader
-}
-
-type keyedItem struct {
-	key  string
-	n    int // read order, which equal keys keep
-	it   *bulkfile.Item
-	lazy *bulkfile.Pending
-}
-
-func (s *sortedReader) Next() (*bulkfile.Item, error) {
-	for {
-		if len(s.errs) > 0 {
-			err := s.errs[0]
-			s.errs = s.errs[1:]
-			return nil, err
-		}
-		if s.next < len(s.run) {
-			k := s.run[s.next]
-			s.run[s.next] = keyedItem{}
-			s.next++
-			if k.lazy != nil {
-				return k.lazy.Decode()
-			}
-			return k.it, nil
-		}
-		if s.err != nil {
-			return nil, s.err
-		}
-		s.fill()
-	}
-}
-
-func sortKey(identifier string) string {
-	if id, err := ident.Parse(identifier); err == nil {
-		return id.Key()
-	}
-	return ""
-}
-
-func (s *sortedReader) fill() {
-	if s.run == nil {
-		// Whole: appending to a growing run of a million items copied it
-		// over and over into fresh memory.
-		s.run = make([]keyedItem, 0, s.window)
-	}
-	s.run, s.next = s.run[:0], 0
-	dr, deferred := s.r.(bulkfile.DeferredReader)
-	for len(s.run) < s.window {
-		if deferred {
-			p, err := dr.NextPending()
-			if err != nil {
-				s.err = err
-				break
-			}
-			s.run = append(s.run, keyedItem{key: sortKey(p.Identifier), n: len(s.run), lazy: p})
-			continue
-		}
-		it, err := s.r.Next()
-		var le *bulkfile.LineError
-		if errors.As(err, &le) {
-			s.errs = append(s.errs, err)
-			continue
-		}
-		if err != nil {
-			s.err = err
-			break
-		}
-		s.run = append(s.run, keyedItem{key: sortKey(it.Identifier), n: len(s.run), it: it})
-	}
-	// Not a stable sort, which was a third of the window's time: the read
-	// order breaks ties instead.
-	slices.SortFunc(s.run, func(a, b keyedItem) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.n, b.n)
 	})
 }

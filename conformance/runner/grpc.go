@@ -26,6 +26,7 @@ import (
 
 	// The idres.v1 descriptors must be registered for method lookup.
 	_ "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/resolver/client"
 )
 
 // apiPackage is the protobuf package whose unary methods cases may call
@@ -247,15 +248,6 @@ func responseTree(msg proto.Message) (any, error) {
 	return t, nil
 }
 
-// tokenCreds attaches a bearer token to one call.
-type tokenCreds string
-
-func (t tokenCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(t)}, nil
-}
-
-func (tokenCreds) RequireTransportSecurity() bool { return false }
-
 // streamRequests builds the messages of a streaming call: the request
 // tree is a list, one element per message sent.
 func streamRequests(m protoreflect.MethodDescriptor, tree any) ([]proto.Message, error) {
@@ -277,13 +269,13 @@ func streamRequests(m protoreflect.MethodDescriptor, tree any) ([]proto.Message,
 // invokeStream sends every message of a streaming call (the one request
 // of a server-streaming call), closes its side, and collects the responses
 // until the server ends the stream. A failed stream returns the responses received before it.
-func invokeStream(ctx context.Context, conn *grpc.ClientConn, m protoreflect.MethodDescriptor, reqs []proto.Message, token string) ([]proto.Message, error) {
+func invokeStream(ctx context.Context, c *client.Client, m protoreflect.MethodDescriptor, reqs []proto.Message, token string) ([]proto.Message, error) {
 	var opts []grpc.CallOption
 	if token != "" {
-		opts = append(opts, grpc.PerRPCCredentials(tokenCreds(token)))
+		opts = append(opts, client.WithToken(token))
 	}
 	desc := &grpc.StreamDesc{StreamName: string(m.Name()), ClientStreams: m.IsStreamingClient(), ServerStreams: m.IsStreamingServer()}
-	st, err := conn.NewStream(ctx, desc, fullMethod(m), opts...)
+	st, err := c.NewStream(ctx, desc, fullMethod(m), opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -315,17 +307,17 @@ func invokeStream(ctx context.Context, conn *grpc.ClientConn, m protoreflect.Met
 	}
 }
 
-// invoke calls a unary method on conn. token "" sends no credential.
-func invoke(ctx context.Context, conn *grpc.ClientConn, m protoreflect.MethodDescriptor, req proto.Message, token string) (proto.Message, error) {
+// invoke calls a unary method through c. token "" sends no credential.
+func invoke(ctx context.Context, c *client.Client, m protoreflect.MethodDescriptor, req proto.Message, token string) (proto.Message, error) {
 	resp, err := newMessage(m.Output())
 	if err != nil {
 		return nil, err
 	}
 	var opts []grpc.CallOption
 	if token != "" {
-		opts = append(opts, grpc.PerRPCCredentials(tokenCreds(token)))
+		opts = append(opts, client.WithToken(token))
 	}
-	if err := conn.Invoke(ctx, fullMethod(m), req, resp, opts...); err != nil {
+	if err := c.Invoke(ctx, fullMethod(m), req, resp, opts...); err != nil {
 		return nil, err
 	}
 	return resp, nil

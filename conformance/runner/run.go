@@ -373,7 +373,7 @@ func (r *run) undo(ctx context.Context, undo []cleanup) error {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, r.t.Timeout)
-		_, err = invoke(cctx, r.conns[u.role].Conn(), m, u.req, r.t.Nodes[u.role].Token)
+		_, err = invoke(cctx, r.conns[u.role], m, u.req, r.t.Nodes[u.role].Token)
 		cancel()
 		if code, _ := codeOf(err); err != nil && code != codes.NotFound && code != codes.Unimplemented {
 			errs = append(errs, fmt.Errorf("%s on %s: %w", u.method, u.role, err))
@@ -488,9 +488,9 @@ func (r *run) grpcStep(ctx context.Context, s *Step, req any, tok string, v *var
 	var streamed []proto.Message
 	var callErr error
 	if msgs != nil {
-		streamed, callErr = invokeStream(ctx, r.conns[s.Node].Conn(), m, msgs, tok)
+		streamed, callErr = invokeStream(ctx, r.conns[s.Node], m, msgs, tok)
 	} else {
-		resp, callErr = invoke(ctx, r.conns[s.Node].Conn(), m, msg, tok)
+		resp, callErr = invoke(ctx, r.conns[s.Node], m, msg, tok)
 	}
 	gotCode, gotMsg := codeOf(callErr)
 	if gotCode != wantCode {
