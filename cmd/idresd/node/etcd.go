@@ -2,8 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/registry/store/etcdkv"
+	"github.com/idres/idres/resolver/client"
 )
 
 // The values of Config.Store.
@@ -174,25 +173,11 @@ func (e EtcdConfig) backendConfig(dataDir string) (etcdkv.Config, error) {
 	if e.CACert == "" && e.Cert == "" {
 		return cfg, nil
 	}
-	cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
-	if e.CACert != "" {
-		pem, err := os.ReadFile(e.CACert)
-		if err != nil {
-			return cfg, fmt.Errorf("etcd CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return cfg, fmt.Errorf("etcd CA %s: no PEM certificates", e.CACert)
-		}
-		cfg.TLS.RootCAs = pool
+	tlsCfg, err := client.LoadTLS(e.CACert, e.Cert, e.Key)
+	if err != nil {
+		return cfg, fmt.Errorf("etcd TLS: %w", err)
 	}
-	if e.Cert != "" {
-		cert, err := tls.LoadX509KeyPair(e.Cert, e.Key)
-		if err != nil {
-			return cfg, fmt.Errorf("etcd client certificate: %w", err)
-		}
-		cfg.TLS.Certificates = []tls.Certificate{cert}
-	}
+	cfg.TLS = tlsCfg
 	return cfg, nil
 }
 

@@ -2,10 +2,8 @@ package node
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +14,7 @@ import (
 	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/answer"
 	"github.com/idres/idres/resolver/cache"
+	"github.com/idres/idres/resolver/client"
 	"github.com/idres/idres/resolver/recursive"
 )
 
@@ -51,26 +50,13 @@ func (c RecursiveConfig) upstreamTLS() (*tls.Config, error) {
 	if !c.UpstreamTLS && c.UpstreamCA == "" && c.UpstreamCert == "" {
 		return nil, nil
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if c.UpstreamCA != "" {
-		pem, err := os.ReadFile(c.UpstreamCA)
-		if err != nil {
-			return nil, fmt.Errorf("upstream CA: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("upstream CA %s: no PEM certificate in it", c.UpstreamCA)
-		}
+	cfg, err := client.LoadTLS(c.UpstreamCA, c.UpstreamCert, c.UpstreamKey)
+	if err != nil {
+		return nil, fmt.Errorf("upstream TLS (--upstream-ca, --upstream-cert, --upstream-key): %w", err)
 	}
-	if (c.UpstreamCert == "") != (c.UpstreamKey == "") {
-		return nil, errors.New("--upstream-cert and --upstream-key go together")
-	}
-	if c.UpstreamCert != "" {
-		pair, err := tls.LoadX509KeyPair(c.UpstreamCert, c.UpstreamKey)
-		if err != nil {
-			return nil, fmt.Errorf("upstream client certificate: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{pair}
+	if cfg == nil {
+		// --upstream-tls alone: verified against the system's roots.
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return cfg, nil
 }
