@@ -9,7 +9,8 @@ import (
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/store"
-	"github.com/idres/idres/resolver/dnsbridge"
+	"github.com/idres/idres/resolver/dnsbridge/zonefile"
+	"github.com/idres/idres/resolver/dnsname"
 )
 
 // zonefileFlags are export's flags for --zonefile.
@@ -32,6 +33,14 @@ func bindZonefileFlags(fs *flag.FlagSet) *zonefileFlags {
 // and needs an administrator token for that. bbolt locks the file, so this
 // runs on a stopped node's directory or on a backup copy.
 func runExportZonefile(e *env, zf *zonefileFlags, prefixes []string, outName string) int {
+	// store.Open creates a missing directory: a mistyped --data would
+	// export an empty store and succeed.
+	if fi, err := os.Stat(*zf.data); err != nil || !fi.IsDir() {
+		if err == nil {
+			err = errors.New("not a directory")
+		}
+		return e.usageError("--data %s: %v (the data directory of a stopped node, or a copy made by idres backup)", *zf.data, err)
+	}
 	st, err := store.Open(*zf.data, store.Options{})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
@@ -46,8 +55,7 @@ func runExportZonefile(e *env, zf *zonefileFlags, prefixes []string, outName str
 	if *zf.dns != "" {
 		self.Dns = []string{*zf.dns}
 	}
-	h, err := dnsbridge.New(dnsbridge.Config{Zone: *zf.zone, Store: st, Self: self})
-	if err != nil {
+	if _, err := dnsname.CanonicalZone(*zf.zone); err != nil {
 		return e.usageError("--zonefile: %v", err)
 	}
 	var w io.Writer = e.Stdout
@@ -59,7 +67,7 @@ func runExportZonefile(e *env, zf *zonefileFlags, prefixes []string, outName str
 		defer f.Close()
 		w = f
 	}
-	if err := h.WriteZoneFile(w, prefixes); err != nil {
+	if err := zonefile.Write(w, st, *zf.zone, self, prefixes); err != nil {
 		fmt.Fprintf(e.Stderr, "idres export: %v\n", err)
 		return exitServer
 	}

@@ -76,6 +76,7 @@ func (a *Authority) lookup(ctx context.Context, tx *store.Tx, cuts zoneCuts, id 
 	resp.Authoritative = true
 	resp.Zone = held.Prefix
 	resp.Ttl = negativeTTL(held)
+	resp.Serial, resp.NegativeTtl = tx.Revision(), resp.Ttl
 	if ident.Fold(held.Prefix) != id.PrefixKey() {
 		resp.Outcome = idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND
 		resp.Message = fmt.Sprintf("prefix %q does not exist in zone %q", id.Prefix, held.Prefix)
@@ -154,10 +155,18 @@ func (a *Authority) prefixHandle(ctx context.Context, tx *store.Tx, id ident.ID,
 		}
 		return invalid(raw, ie), nil
 	}
+	return a.prefixAnswer(tx, target, &idresv1.ResolveResponse{Identifier: id.String()}, req)
+}
+
+// prefixAnswer answers for the valid prefix target what its handle is
+// answered (prefixHandle), the root prefix included.
+func (a *Authority) prefixAnswer(tx *store.Tx, target string, resp *idresv1.ResolveResponse, req *idresv1.ResolveRequest) (*idresv1.ResolveResponse, error) {
 	folded := ident.Fold(target)
-	resp := &idresv1.ResolveResponse{Identifier: id.String()}
 	if held, err := tx.Prefix(folded); err == nil {
 		resp.Authoritative, resp.Zone = true, held.Prefix
+		if err := zoneFacts(tx, resp, held, folded); err != nil {
+			return nil, err
+		}
 		svc := proto.Clone(a.selfOrEmpty()).(*idresv1.Delegation)
 		svc.Prefix = held.Prefix
 		return serviceAnswer(resp, svc, req, negativeTTL(held)), nil
@@ -168,6 +177,7 @@ func (a *Authority) prefixHandle(ctx context.Context, tx *store.Tx, id ident.ID,
 		if parent, ok := ident.Parent(d.Prefix); ok {
 			if z, _, _ := zoneCut(tx, ident.Fold(parent)); z != nil {
 				resp.Zone, negTTL = z.Prefix, negativeTTL(z)
+				resp.Serial, resp.NegativeTtl = tx.Revision(), negTTL
 			}
 		}
 		return serviceAnswer(resp, d, req, negTTL), nil
@@ -182,6 +192,9 @@ func (a *Authority) prefixHandle(ctx context.Context, tx *store.Tx, id ident.ID,
 		return referral(resp, deleg), nil
 	case held != nil:
 		resp.Authoritative, resp.Zone, resp.Ttl = true, held.Prefix, negativeTTL(held)
+		if err := zoneFacts(tx, resp, held, folded); err != nil {
+			return nil, err
+		}
 		resp.Outcome = idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND
 		resp.Message = fmt.Sprintf("prefix %q does not exist in zone %q", target, held.Prefix)
 		return resp, nil

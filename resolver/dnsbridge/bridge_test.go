@@ -15,6 +15,7 @@ import (
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/resolver/answer"
 )
 
 const testZone = "id.example."
@@ -96,9 +97,9 @@ func startBridge(t testing.TB) *testBridge {
 		t.Fatal(err)
 	}
 	logs := &strings.Builder{}
+	auth := &answer.Authority{Store: st, Self: &idresv1.Delegation{Dns: []string{srv.Addr()}, Grpc: []string{"127.0.0.1:7420"}}}
 	h, err := New(Config{
-		Zone: "ID.Example", Store: st, Logger: slog.New(slog.NewTextHandler(&lockedWriter{b: logs}, nil)),
-		Self: &idresv1.Delegation{Dns: []string{srv.Addr()}, Grpc: []string{"127.0.0.1:7420"}},
+		Zone: "ID.Example", Resolver: auth, Logger: slog.New(slog.NewTextHandler(&lockedWriter{b: logs}, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

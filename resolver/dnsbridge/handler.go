@@ -1,6 +1,7 @@
 package dnsbridge
 
 import (
+	"context"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -8,8 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	idresv1 "github.com/idres/idres/proto/idres/v1"
-	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/resolver"
 )
 
 // EDNS0 sizes. The bridge advertises 1232 bytes (DNS flag day 2020: no
@@ -21,14 +21,15 @@ const (
 	maxTCPSize        = dns.MaxMsgSize
 )
 
-// Handler answers DNS queries from a node's store. It is safe for
+// Handler answers DNS queries from a node's Resolver. It is safe for
 // concurrent use.
 type Handler struct {
-	zone   string // canonical zone, e.g. "id.example."
-	store  *store.Store
-	self   *idresv1.Delegation
-	log    *slog.Logger
-	warned sync.Map // delegation endpoint keys already warned about
+	zone      string // canonical zone, e.g. "id.example."
+	res       resolver.Resolver
+	prefixes  resolver.PrefixResolver // res, when it is one; else nil
+	recursive bool
+	log       *slog.Logger
+	warned    sync.Map // delegation endpoint keys already warned about
 
 	observe func(transport string, rcode int, took time.Duration)
 	rrl     *RRL // nil: no rate limit
@@ -78,7 +79,7 @@ func UDPSize(req *dns.Msg) int {
 func (h *Handler) Answer(req *dns.Msg) (m *dns.Msg) {
 	m = new(dns.Msg)
 	m.SetReply(req)
-	m.RecursionAvailable = false
+	m.RecursionAvailable = h.recursive
 	m.Compress = true
 	opt := req.IsEdns0()
 	if opt != nil {
@@ -119,8 +120,7 @@ func (h *Handler) Answer(req *dns.Msg) (m *dns.Msg) {
 		m.Rcode = dns.RcodeFormatError
 		return m
 	}
-	err := h.store.View(func(tx *store.Tx) error { return h.lookup(tx, q, m) })
-	if err != nil {
+	if err := h.lookup(context.Background(), q, m); err != nil {
 		h.log.Error("DNS lookup failed", "name", q.Name, "type", dns.TypeToString[q.Qtype], "err", err)
 		return failure(req, dns.RcodeServerFailure)
 	}

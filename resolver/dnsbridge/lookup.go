@@ -1,8 +1,7 @@
 package dnsbridge
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"strconv"
 	"strings"
 
@@ -10,22 +9,25 @@ import (
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
-	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/registry/value"
 	"github.com/idres/idres/resolver"
-	"github.com/idres/idres/resolver/answer"
 	"github.com/idres/idres/resolver/dnsname"
 )
 
 // lookup fills m (a reply to the single question q, Rcode NOERROR) from
-// the store. Errors are store failures; the caller answers SERVFAIL.
+// the resolver's answers. Errors are the resolver's failures; the caller
+// answers SERVFAIL.
 //
 // The walk: the labels of the name below the zone split at the first
-// "_id" into suffix labels (left) and prefix labels (right). The longest
-// valid prefix P made of the rightmost prefix labels decides the zone by
-// answer.ZoneCut: nothing there is REFUSED, a delegation is a referral,
-// a held prefix H answers authoritatively from H's zone.
-func (h *Handler) lookup(tx *store.Tx, q dns.Question, m *dns.Msg) error {
+// "_id" into suffix labels (left) and prefix labels (right), and the
+// longest valid prefix P made of the rightmost prefix labels is where the
+// name lies. An identifier's name is answered from Resolve of that
+// identifier alone. Any other name is answered from what the resolver
+// says of P (ResolvePrefix, or Resolve of 0.NA/P): nothing there is
+// REFUSED, a delegation is a referral, a held prefix H answers from H's
+// zone. Zone cuts, visibility, tombstones and patterns are the resolver's
+// business, so DNS says what gRPC and HTTP say.
+func (h *Handler) lookup(ctx context.Context, q dns.Question, m *dns.Msg) error {
 	rel, err := dnsname.Relative(h.zone, q.Name)
 	if err != nil {
 		m.Rcode = dns.RcodeRefused
@@ -57,77 +59,150 @@ func (h *Handler) lookup(tx *store.Tx, q dns.Question, m *dns.Msg) error {
 	full := valid == len(plabels)
 	prefix, _ := dnsname.PrefixOfLabels(plabels[len(plabels)-valid:])
 
-	held, deleg, err := answer.ZoneCut(tx, prefix)
+	if full && at > 0 {
+		if p, err := dnsname.Reverse(h.zone, q.Name); err == nil && p.Kind == dnsname.KindIdentifier && p.Prefix == prefix {
+			return h.identifier(ctx, q, m, p.ID)
+		}
+	}
+	r, err := h.resolvePrefix(ctx, prefix)
 	if err != nil {
 		return err
 	}
-	switch {
-	case deleg != nil:
-		exact := full && at < 0 && ident.Fold(deleg.Prefix) == prefix
-		return h.delegated(tx, q, m, deleg, exact)
-	case held == nil:
+	m.Authoritative = r.GetAuthoritative()
+	exact := full && at < 0 // the name is P's own
+	switch r.GetOutcome() {
+	case idresv1.Outcome_OUTCOME_REFERRAL:
+		return h.referral(m, r.GetReferral())
+	case idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND:
+		if r.GetZone() == "" && !r.GetAuthoritative() {
+			m.Rcode = dns.RcodeRefused
+			return nil
+		}
+		// Below a held zone's apex but not a prefix held or delegated
+		// there: it exists only as an empty non-terminal above one that is.
+		z := h.zoneOf(r)
+		if at < 0 && h.isNSHost(labels, z) {
+			return h.nsHost(ctx, q, m, z, labels[0], exact && r.GetHasSubordinates())
+		}
+		if exact && r.GetHasSubordinates() {
+			return z.nodata(m)
+		}
+		return z.nxdomain(m)
+	case idresv1.Outcome_OUTCOME_OK, idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND:
+	case idresv1.Outcome_OUTCOME_SERVER_FAILURE:
+		m.Rcode = dns.RcodeServerFailure
+		return nil
+	default:
 		m.Rcode = dns.RcodeRefused
 		return nil
 	}
 
-	z := h.zoneOf(tx, held)
-	m.Authoritative = true
-	hp := ident.Fold(held.Prefix)
+	if ident.Fold(r.GetZone()) != prefix {
+		// P is a delegation, answered by the zone it is cut from.
+		return h.delegated(q, m, r, prefix, exact)
+	}
+	z := h.zoneOf(r)
 	switch {
-	case full && at < 0 && prefix == hp:
-		return h.apex(q, m, z)
-	case at < 0 && h.isNSHost(labels, z):
-		return h.nsHost(q, m, z, labels[0])
-	case !full || prefix != hp:
-		// Below the zone's apex but not a prefix held or delegated here: it
-		// exists only as an empty non-terminal above one that is.
-		if full && at < 0 {
-			ent, err := hasDescendant(tx, prefix)
-			if err != nil {
-				return err
-			}
-			if ent {
-				return z.nodata(m)
-			}
+	case exact:
+		return h.apex(q, m, z, r.GetValues())
+	case at < 0:
+		if h.isNSHost(labels, z) {
+			return h.nsHost(ctx, q, m, z, labels[0], false)
 		}
 		return z.nxdomain(m)
+	case !full:
+		return z.nxdomain(m)
 	}
-	return h.identifier(tx, q, m, z, labels[:at])
+	// "_id.<P>", and two or more trailing labels of a long encoded suffix,
+	// are empty non-terminals above identifiers' names while P holds
+	// identifiers. Proving that no identifier ends in the latter would
+	// take a scan, so they get NODATA (DNS-011). A single trailing label is
+	// also a valid LDH suffix and was answered as that identifier.
+	slabels := labels[:at]
+	if len(slabels) == 0 || len(slabels) > 1 && dnsname.IsEncodedTail(slabels) {
+		if r.GetHasIdentifiers() || !r.GetAuthoritative() {
+			return z.nodata(m)
+		}
+	}
+	return z.nxdomain(m)
 }
 
-// zone is a held prefix's zone as DNS sees it.
+// resolvePrefix is the resolver's answer for the folded prefix p, as for
+// its handle 0.NA/<p>.
+func (h *Handler) resolvePrefix(ctx context.Context, p string) (*idresv1.ResolveResponse, error) {
+	if h.prefixes != nil {
+		return h.prefixes.ResolvePrefix(ctx, p)
+	}
+	if p == "" {
+		// The root prefix has no handle to ask for.
+		return &idresv1.ResolveResponse{Outcome: idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND}, nil
+	}
+	return h.res.Resolve(ctx, &idresv1.ResolveRequest{Identifier: ident.PrefixHandlePrefix + "/" + p})
+}
+
+// identifier answers an identifier's name from Resolve of id, asked as
+// an anonymous caller, so only public values come back.
+func (h *Handler) identifier(ctx context.Context, q dns.Question, m *dns.Msg, id ident.ID) error {
+	r, err := h.res.Resolve(ctx, &idresv1.ResolveRequest{Identifier: id.String()})
+	if err != nil {
+		return err
+	}
+	m.Authoritative = r.GetAuthoritative()
+	switch r.GetOutcome() {
+	case idresv1.Outcome_OUTCOME_OK:
+		z := h.zoneOf(r)
+		vals := r.GetValues()
+		switch q.Qtype {
+		case dns.TypeTXT, dns.TypeANY: // ANY: the TXT RRset only, RFC 8482 §4.1
+			return z.answer(m, txtRecords(q.Name, vals))
+		case dns.TypeURI:
+			return z.answer(m, uriRecords(q.Name, vals))
+		case dns.TypeNAPTR:
+			return z.answer(m, naptrRecords(q.Name, vals))
+		}
+		return z.nodata(m)
+	case idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND:
+		return h.zoneOf(r).nodata(m)
+	case idresv1.Outcome_OUTCOME_NOT_FOUND:
+		return h.zoneOf(r).nxdomain(m)
+	case idresv1.Outcome_OUTCOME_GONE:
+		return h.zoneOf(r).gone(q, m, r.GetTombstone())
+	case idresv1.Outcome_OUTCOME_REFERRAL:
+		return h.referral(m, r.GetReferral())
+	case idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND:
+		if r.GetZone() != "" {
+			// Under a held zone, a prefix that does not exist there.
+			return h.zoneOf(r).nxdomain(m)
+		}
+	case idresv1.Outcome_OUTCOME_SERVER_FAILURE:
+		m.Rcode = dns.RcodeServerFailure
+		return nil
+	}
+	m.Rcode = dns.RcodeRefused
+	return nil
+}
+
+// zone is the answering zone as DNS sees it.
 type zone struct {
-	prefix *idresv1.Prefix
 	apex   string
 	serial uint64
 	negTTL uint32
 }
 
-func (h *Handler) zoneOf(tx *store.Tx, p *idresv1.Prefix) zone {
-	apex, err := dnsname.Prefix(h.zone, p.Prefix)
+// zoneOf is the zone that gave r. A recursive node's answer carries the
+// remaining TTL, which bounds how long its denial may be cached.
+func (h *Handler) zoneOf(r *idresv1.ResolveResponse) zone {
+	apex, err := dnsname.Prefix(h.zone, r.GetZone())
 	if err != nil {
 		// A held prefix that the mapping cannot name (segment "_id"):
 		// the walk never reaches it, as its name would split at "_id".
 		apex = h.zone
 	}
-	neg := uint32(value.DefaultNegTTL)
-	if p.NegativeTtl != nil {
-		neg = *p.NegativeTtl
+	neg := r.GetNegativeTtl()
+	if !r.GetAuthoritative() && (neg == 0 || r.GetTtl() < neg) {
+		neg = r.GetTtl()
 	}
-	return zone{prefix: p, apex: apex, serial: tx.Revision(), negTTL: neg}
-}
-
-// emptyNonTerminal answers NODATA while the zone's prefix holds
-// identifiers, else NXDOMAIN.
-func (z zone) emptyNonTerminal(tx *store.Tx, m *dns.Msg) error {
-	some, _, err := tx.ListIdentifiers(ident.Fold(z.prefix.Prefix), "", 1)
-	if err != nil {
-		return err
-	}
-	if len(some) > 0 {
-		return z.nodata(m)
-	}
-	return z.nxdomain(m)
+	return zone{apex: apex, serial: r.GetSerial(), negTTL: neg}
 }
 
 func (z zone) soa() dns.RR { return soa(z.apex, z.serial, z.negTTL) }
@@ -174,28 +249,43 @@ func (z zone) answer(m *dns.Msg, rrs []dns.RR) error {
 	return nil
 }
 
-// apex answers at a held prefix's name: SOA, NS (with the node's own
-// addresses as additional data), and TXT with the prefix's service values.
-func (h *Handler) apex(q dns.Question, m *dns.Msg, z zone) error {
+// apex answers at a zone's apex name: SOA, NS (with the addresses of the
+// zone's IDRES_DNS service values as additional data), and TXT with the
+// prefix's service values svc.
+func (h *Handler) apex(q dns.Question, m *dns.Msg, z zone, svc []*idresv1.Value) error {
 	switch q.Qtype {
 	case dns.TypeSOA, dns.TypeANY: // ANY: one RRset, RFC 8482 §4.1
 		return z.answer(m, []dns.RR{owned(z.soa(), q.Name)})
 	case dns.TypeNS:
-		ns, glue := nsSet(z.apex, h.self.GetDns(), value.DefaultTTL)
+		eps, ttl := dnsEndpoints(svc)
+		ns, glue := nsSet(z.apex, eps, ttl)
 		m.Answer = ownedAll(ns, q.Name)
 		m.Extra = append(m.Extra, glue...)
 		return nil
 	case dns.TypeTXT:
-		svc := &idresv1.Delegation{Prefix: z.prefix.Prefix, Grpc: h.self.GetGrpc(), Dns: h.self.GetDns(), Http: h.self.GetHttp(), Updated: h.self.GetUpdated()}
-		return z.answer(m, txtRecords(q.Name, resolver.ServiceValues(svc)))
+		return z.answer(m, txtRecords(q.Name, svc))
 	}
 	return z.nodata(m)
 }
 
-// isNSHost reports whether labels (below the zone) are "ns<N>" followed by
-// the zone's apex, N one of the node's NS host numbers.
+// dnsEndpoints are the data of the IDRES_DNS values among svc, in order,
+// and their TTL (the delegation's, or value.DefaultTTL when none).
+func dnsEndpoints(svc []*idresv1.Value) ([]string, uint32) {
+	var eps []string
+	ttl := uint32(value.DefaultTTL)
+	for _, v := range svc {
+		if v.GetType() == resolver.TypeDNS {
+			eps = append(eps, string(v.GetData()))
+			ttl = ttlOf(v)
+		}
+	}
+	return eps, ttl
+}
+
+// isNSHost reports whether labels (below the bridge's zone) are "ns<N>"
+// followed by z's apex.
 func (h *Handler) isNSHost(labels []string, z zone) bool {
-	if len(labels) == 0 {
+	if len(labels) == 0 || nsNumber(labels[0]) == 0 {
 		return false
 	}
 	rel, err := dnsname.Relative(h.zone, z.apex)
@@ -206,127 +296,99 @@ func (h *Handler) isNSHost(labels []string, z zone) bool {
 	if rel != "" {
 		apexLabels = strings.Split(rel, ".")
 	}
-	if len(labels) != len(apexLabels)+1 || strings.Join(labels[1:], ".") != rel {
-		return false
-	}
-	return nsNumber(labels[0], len(h.self.GetDns())) > 0
+	return len(labels) == len(apexLabels)+1 && strings.Join(labels[1:], ".") == rel
 }
 
-// nsNumber is N of "ns<N>" when 1 <= N <= max(count, 1), else 0.
-func nsNumber(label string, count int) int {
+// nsNumber is N of "ns<N>" (N >= 1, no leading zero), else 0.
+func nsNumber(label string) int {
 	if !strings.HasPrefix(label, "ns") {
 		return 0
 	}
 	n, err := strconv.Atoi(label[2:])
-	if err != nil || n < 1 || n > max(count, 1) || strconv.Itoa(n) != label[2:] {
+	if err != nil || n < 1 || strconv.Itoa(n) != label[2:] {
 		return 0
 	}
 	return n
 }
 
-// nsHost answers the A/AAAA of the node's own NS host names.
-func (h *Handler) nsHost(q dns.Question, m *dns.Msg, z zone, label string) error {
-	n := nsNumber(label, len(h.self.GetDns()))
-	if n > len(h.self.GetDns()) {
+// nsHost answers the A/AAAA of the zone's NS host name ns<N>.<apex>: the
+// address of the zone's N-th IDRES_DNS service value. ns1 of a zone with
+// none exists (its NS names it) and has no address. A number past those
+// names no NS host: its name is an empty non-terminal when ent is true,
+// else it does not exist.
+func (h *Handler) nsHost(ctx context.Context, q dns.Question, m *dns.Msg, z zone, label string, ent bool) error {
+	zp, err := dnsname.Reverse(h.zone, z.apex)
+	if err != nil || zp.Kind != dnsname.KindPrefix {
+		return z.nxdomain(m)
+	}
+	r, err := h.resolvePrefix(ctx, zp.Prefix)
+	if err != nil {
+		return err
+	}
+	eps, ttl := dnsEndpoints(r.GetValues())
+	n := nsNumber(label)
+	switch {
+	case n > max(len(eps), 1) && ent:
+		return z.nodata(m)
+	case n > max(len(eps), 1):
+		return z.nxdomain(m)
+	case n > len(eps):
 		return z.nodata(m)
 	}
-	rr := addressRR(q.Name, parseEndpoint(h.self.GetDns()[n-1]), value.DefaultTTL)
+	rr := addressRR(q.Name, parseEndpoint(eps[n-1]), ttl)
 	if rr != nil && (rr.Header().Rrtype == q.Qtype || q.Qtype == dns.TypeANY) {
 		return z.answer(m, []dns.RR{rr})
 	}
 	return z.nodata(m)
 }
 
-// identifier answers below "_id" of held prefix z.
-func (h *Handler) identifier(tx *store.Tx, q dns.Question, m *dns.Msg, z zone, slabels []string) error {
-	hp := ident.Fold(z.prefix.Prefix)
-	if len(slabels) == 0 {
-		// "_id.<prefix>" is an empty non-terminal while the prefix holds
-		// identifiers.
-		return z.emptyNonTerminal(tx, m)
-	}
-	p, err := dnsname.Reverse(h.zone, q.Name)
-	if err != nil || p.Kind != dnsname.KindIdentifier || p.Prefix != hp {
-		if len(slabels) > 1 && dnsname.IsEncodedTail(slabels) {
-			// Two or more trailing labels of a long encoded suffix are an
-			// empty non-terminal above that identifier's name. Proving
-			// that no identifier ends in them would take a scan, so they
-			// get NODATA (DNS-011). A single trailing label is also a
-			// valid LDH suffix and is answered as that identifier.
-			return z.emptyNonTerminal(tx, m)
-		}
-		return z.nxdomain(m)
-	}
-	rec, err := tx.Identifier(p.ID.Key())
-	if errors.Is(err, store.ErrNotFound) {
-		u, err := answer.LookupUnregistered(tx, p.ID)
-		switch {
-		case err != nil:
-			return err
-		case u.Tombstone != nil:
-			return z.gone(q, m, u.Tombstone)
-		case u.Derived == nil:
-			return z.nxdomain(m)
-		}
-		rec = u.Derived
-	} else if err != nil {
-		return err
-	}
-	vals := value.Public(rec.Values)
-	switch q.Qtype {
-	case dns.TypeTXT, dns.TypeANY: // ANY: the TXT RRset only, RFC 8482 §4.1
-		return z.answer(m, txtRecords(q.Name, vals))
-	case dns.TypeURI:
-		return z.answer(m, uriRecords(q.Name, vals))
-	case dns.TypeNAPTR:
-		return z.answer(m, naptrRecords(q.Name, vals))
-	}
-	return z.nodata(m)
-}
-
-// delegated answers a name at or below a delegated child prefix d. exact
-// is true when the name is d's own name.
-func (h *Handler) delegated(tx *store.Tx, q dns.Question, m *dns.Msg, d *idresv1.Delegation, exact bool) error {
-	child, err := dnsname.Prefix(h.zone, d.Prefix)
+// delegated answers a name at or below the delegated prefix p, from r,
+// the answer for p's handle by the zone it is cut from: its service
+// values are the delegation's endpoints. exact is true when the name is
+// p's own.
+func (h *Handler) delegated(q dns.Question, m *dns.Msg, r *idresv1.ResolveResponse, p string, exact bool) error {
+	child, err := dnsname.Prefix(h.zone, p)
 	if err != nil {
 		m.Rcode = dns.RcodeRefused
 		return nil
 	}
-	parent, hasParent := h.parentZone(tx, d)
-	if exact && hasParent && (q.Qtype == dns.TypeDS || len(d.GetDns()) == 0) {
+	eps, ttl := dnsEndpoints(r.GetValues())
+	if !r.GetAuthoritative() {
+		// A recursive node's view of p: the walk ends at the parent's
+		// answer, so p's name is answered as p's zone apex.
+		z := zone{apex: child, serial: r.GetSerial(), negTTL: h.zoneOf(r).negTTL}
+		if exact {
+			return h.apex(q, m, z, r.GetValues())
+		}
+		return z.nodata(m)
+	}
+	if exact && r.GetZone() != "" && (q.Qtype == dns.TypeDS || len(eps) == 0) {
 		// DS lives on the parent side of a cut (RFC 4035 §3.1.4); a child
 		// without a DNS bridge is answered here, from the delegation.
-		m.Authoritative = true
+		parent := h.zoneOf(r)
 		if q.Qtype == dns.TypeTXT {
-			return parent.answer(m, txtRecords(q.Name, resolver.ServiceValues(d)))
+			return parent.answer(m, txtRecords(q.Name, r.GetValues()))
 		}
 		return parent.nodata(m)
 	}
-	if len(d.GetDns()) == 0 {
-		// The child runs no DNS bridge: this part of the space is not
-		// reachable through DNS (DNS-010).
+	return h.referral(m, &idresv1.Delegation{Prefix: p, Dns: eps, Ttl: &ttl})
+}
+
+// referral answers with the NS records and glue of delegation d, or
+// REFUSED when d has no DNS endpoint: the child runs no DNS bridge, so
+// this part of the space is not reachable through DNS (DNS-010).
+func (h *Handler) referral(m *dns.Msg, d *idresv1.Delegation) error {
+	m.Authoritative = false
+	child, err := dnsname.Prefix(h.zone, d.GetPrefix())
+	if err != nil || len(d.GetDns()) == 0 {
 		m.Rcode = dns.RcodeRefused
 		return nil
 	}
 	h.warnPorts(d)
 	ns, glue := nsSet(child, d.GetDns(), delegationTTL(d))
-	m.Authoritative = false
 	m.Ns = ns
 	m.Extra = append(m.Extra, glue...)
 	return nil
-}
-
-// parentZone is the held zone a delegation is cut from.
-func (h *Handler) parentZone(tx *store.Tx, d *idresv1.Delegation) (zone, bool) {
-	p, ok := ident.Parent(ident.Fold(d.Prefix))
-	if !ok {
-		return zone{}, false
-	}
-	held, _, err := answer.ZoneCut(tx, p)
-	if err != nil || held == nil {
-		return zone{}, false
-	}
-	return h.zoneOf(tx, held), true
 }
 
 // warnPorts logs, once per delegation and endpoint, that glue cannot carry
@@ -341,38 +403,6 @@ func (h *Handler) warnPorts(d *idresv1.Delegation) {
 			h.log.Warn("DNS delegation endpoint is not on port 53; glue carries no port, so stock resolvers cannot follow this referral",
 				"prefix", d.Prefix, "endpoint", raw)
 		}
-	}
-}
-
-// hasDescendant reports whether a held prefix or a delegation lies
-// strictly below the folded prefix p (which makes p's name an empty
-// non-terminal).
-func hasDescendant(tx *store.Tx, p string) (bool, error) {
-	below := func(q string) bool { return q != p && ident.Covers(p, q) }
-	ds, err := tx.ListDelegations(p)
-	if err != nil {
-		return false, fmt.Errorf("list delegations under %q: %w", p, err)
-	}
-	for _, d := range ds {
-		if below(ident.Fold(d.Prefix)) {
-			return true, nil
-		}
-	}
-	after := ""
-	for {
-		ps, more, err := tx.ListPrefixes(after, 1000)
-		if err != nil {
-			return false, fmt.Errorf("list prefixes: %w", err)
-		}
-		for _, hp := range ps {
-			if below(ident.Fold(hp.Prefix)) {
-				return true, nil
-			}
-		}
-		if !more || len(ps) == 0 {
-			return false, nil
-		}
-		after = store.PrefixKey(ident.Fold(ps[len(ps)-1].Prefix))
 	}
 }
 

@@ -12,8 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	idresv1 "github.com/idres/idres/proto/idres/v1"
-	"github.com/idres/idres/registry/store"
+	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/dnsname"
 )
 
@@ -25,12 +24,16 @@ type Config struct {
 	// Zone is the DNS zone mirroring the identifier space, e.g.
 	// "id.example."; the root prefix "" is its apex.
 	Zone string
-	// Store is the node's store; the bridge only reads it.
-	Store *store.Store
-	// Self holds the node's own endpoints: Dns gives the NS host
-	// addresses of the zones it holds, and all of them are the service
-	// values (TXT) at each held prefix's name.
-	Self *idresv1.Delegation
+	// Resolver answers every question: the node's answer.Authority, or
+	// on a recursive node its walker (the one gRPC and HTTP use). When it
+	// is also a resolver.PrefixResolver, the root prefix's name is
+	// answered too. A held prefix's service values (its handle's values)
+	// give the TXT at its name and, from its IDRES_DNS values, its NS
+	// hosts and their addresses.
+	Resolver resolver.Resolver
+	// Recursive says that Resolver walks the hierarchy: answers carry RA,
+	// and AA only as the resolver's answers do (never, for a walker).
+	Recursive bool
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 	// Observe, when set, is told of every answer sent: its transport
@@ -42,8 +45,8 @@ type Config struct {
 
 // New returns the handler for cfg.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("dnsbridge: no store")
+	if cfg.Resolver == nil {
+		return nil, errors.New("dnsbridge: no resolver")
 	}
 	zone, err := dnsname.CanonicalZone(cfg.Zone)
 	if err != nil {
@@ -53,11 +56,9 @@ func New(cfg Config) (*Handler, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	self := cfg.Self
-	if self == nil {
-		self = &idresv1.Delegation{}
-	}
-	return &Handler{zone: zone, store: cfg.Store, self: self, log: log, observe: cfg.Observe, rrl: cfg.RateLimit}, nil
+	h := &Handler{zone: zone, res: cfg.Resolver, recursive: cfg.Recursive, log: log, observe: cfg.Observe, rrl: cfg.RateLimit}
+	h.prefixes, _ = cfg.Resolver.(resolver.PrefixResolver)
+	return h, nil
 }
 
 // Zone is the canonical zone the handler serves.

@@ -9,13 +9,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/dnsbridge"
 )
 
 // startDNS runs the DNS bridge when Config.DNSAddr is set. The bound
 // address joins self.Dns, so the node's service values (TXT at each held
 // prefix's name, 0.NA/<prefix>) and the bridge's NS glue both name it.
-func (n *Node) startDNS(self *idresv1.Delegation) error {
+//
+// The bridge answers through res, the Resolver the gRPC service and the
+// HTTP gateway answer through: the authority (whose Self is self), or on
+// a recursive node the walker, so DNS walks the hierarchy as they do.
+func (n *Node) startDNS(self *idresv1.Delegation, res resolver.Resolver) error {
 	if n.cfg.DNSAddr == "" {
 		return nil
 	}
@@ -37,7 +42,7 @@ func (n *Node) startDNS(self *idresv1.Delegation) error {
 	if n.cfg.DNSRateLimit > 0 {
 		rrl = dnsbridge.NewRRL(n.cfg.DNSRateLimit, n.cfg.DNSSlip)
 	}
-	h, err := dnsbridge.New(dnsbridge.Config{Zone: zone, Store: n.store, Self: self, Logger: n.log, Observe: observe, RateLimit: rrl})
+	h, err := dnsbridge.New(dnsbridge.Config{Zone: zone, Resolver: res, Recursive: n.cfg.Recursive.Enabled(), Logger: n.log, Observe: observe, RateLimit: rrl})
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return fmt.Errorf("DNS bridge: %w", err)

@@ -166,14 +166,14 @@ func Start(cfg Config) (n *Node, err error) {
 		grpc.ChainStreamInterceptor(gm.Stream(), recoverStream(log, panics), authn.Stream(), n.limiter.Stream(), grpcserver.StatusStream()),
 	)...)
 	authority := &answer.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
-	if err := n.startDNS(authority.Self); err != nil {
+	res, err := n.resolverFor(authority)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.startDNS(authority.Self, res); err != nil {
 		return nil, err
 	}
 	if err := n.listenHTTP(authority.Self); err != nil {
-		return nil, err
-	}
-	res, err := n.resolverFor(authority)
-	if err != nil {
 		return nil, err
 	}
 	if err := n.startInvalidation(); err != nil {

@@ -392,8 +392,21 @@ type ResolveResponse struct {
 	// The pattern the values were derived from, when the identifier has no
 	// record of its own (LIFE-003); empty otherwise.
 	DerivedFromPattern string `protobuf:"bytes,10,opt,name=derived_from_pattern,json=derivedFromPattern,proto3" json:"derived_from_pattern,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// What a DNS front end needs of the answering zone (design §7), set with
+	// zone: the store revision the answer was read at (the zone's SOA
+	// serial), and the zone's negative TTL, also on positive answers, for a
+	// DNS NODATA of a record type the values do not give.
+	Serial      uint64 `protobuf:"varint,11,opt,name=serial,proto3" json:"serial,omitempty"`
+	NegativeTtl uint32 `protobuf:"varint,12,opt,name=negative_ttl,json=negativeTtl,proto3" json:"negative_ttl,omitempty"`
+	// For a prefix handle 0.NA/<P> answered by P's own zone: whether P holds
+	// identifiers (so the DNS name "_id.<P>" exists).
+	HasIdentifiers bool `protobuf:"varint,13,opt,name=has_identifiers,json=hasIdentifiers,proto3" json:"has_identifiers,omitempty"`
+	// For a prefix handle 0.NA/<P> answered PREFIX_NOT_FOUND inside a held
+	// zone: whether a prefix held or delegated there lies below P (so P's
+	// DNS name exists, as an empty non-terminal).
+	HasSubordinates bool `protobuf:"varint,14,opt,name=has_subordinates,json=hasSubordinates,proto3" json:"has_subordinates,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ResolveResponse) Reset() {
@@ -496,6 +509,34 @@ func (x *ResolveResponse) GetDerivedFromPattern() string {
 	return ""
 }
 
+func (x *ResolveResponse) GetSerial() uint64 {
+	if x != nil {
+		return x.Serial
+	}
+	return 0
+}
+
+func (x *ResolveResponse) GetNegativeTtl() uint32 {
+	if x != nil {
+		return x.NegativeTtl
+	}
+	return 0
+}
+
+func (x *ResolveResponse) GetHasIdentifiers() bool {
+	if x != nil {
+		return x.HasIdentifiers
+	}
+	return false
+}
+
+func (x *ResolveResponse) GetHasSubordinates() bool {
+	if x != nil {
+		return x.HasSubordinates
+	}
+	return false
+}
+
 var File_idres_v1_resolver_proto protoreflect.FileDescriptor
 
 const file_idres_v1_resolver_proto_rawDesc = "" +
@@ -519,7 +560,7 @@ const file_idres_v1_resolver_proto_rawDesc = "" +
 	"identifier\x12\x14\n" +
 	"\x05types\x18\x02 \x03(\tR\x05types\x12\x18\n" +
 	"\aindexes\x18\x03 \x03(\rR\aindexes\x12\x1c\n" +
-	"\trecursive\x18\x04 \x01(\bR\trecursive\"\x84\x03\n" +
+	"\trecursive\x18\x04 \x01(\bR\trecursive\"\x93\x04\n" +
 	"\x0fResolveResponse\x12+\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x11.idres.v1.OutcomeR\aoutcome\x12\x1e\n" +
 	"\n" +
@@ -533,7 +574,11 @@ const file_idres_v1_resolver_proto_rawDesc = "" +
 	"\x04zone\x18\b \x01(\tR\x04zone\x121\n" +
 	"\ttombstone\x18\t \x01(\v2\x13.idres.v1.TombstoneR\ttombstone\x120\n" +
 	"\x14derived_from_pattern\x18\n" +
-	" \x01(\tR\x12derivedFromPattern*\xe9\x01\n" +
+	" \x01(\tR\x12derivedFromPattern\x12\x16\n" +
+	"\x06serial\x18\v \x01(\x04R\x06serial\x12!\n" +
+	"\fnegative_ttl\x18\f \x01(\rR\vnegativeTtl\x12'\n" +
+	"\x0fhas_identifiers\x18\r \x01(\bR\x0ehasIdentifiers\x12)\n" +
+	"\x10has_subordinates\x18\x0e \x01(\bR\x0fhasSubordinates*\xe9\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

@@ -1,4 +1,9 @@
-package dnsbridge
+// Package zonefile writes what a node's DNS bridge serves as RFC 1035
+// master files, read offline from the node's store (`idres export
+// --zonefile`). It is a store tool, not a front end: it enumerates every
+// held prefix, delegation and identifier, which no Resolver answer lists,
+// and renders them with the bridge's own record code.
+package zonefile
 
 import (
 	"bufio"
@@ -14,23 +19,32 @@ import (
 	"github.com/idres/idres/registry/value"
 	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/answer"
+	"github.com/idres/idres/resolver/dnsbridge"
 	"github.com/idres/idres/resolver/dnsname"
 )
 
-// WriteZoneFile writes what the bridge serves as RFC 1035 master files, one
-// zone per held prefix (only those in prefixes, folded, when it is not
-// empty), each starting with its SOA: the apex SOA, NS and glue, TXT
-// service values, the referrals of delegated children (NS and glue), the
-// cuts to prefixes held below it, and the TXT, URI and NAPTR records of
-// every identifier. Identifiers the mapping cannot name are listed as
-// comments. It reads one consistent snapshot of the store.
-func (h *Handler) WriteZoneFile(w io.Writer, prefixes []string) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
+// Write writes the zone files of st's held prefixes (only those in
+// prefixes, folded, when it is not empty) under the DNS zone zone, one
+// after the other, each starting with its SOA: the apex SOA, NS and glue,
+// TXT service values, the referrals of delegated children (NS and glue),
+// the cuts to prefixes held below it, and the TXT, URI and NAPTR records
+// of every identifier. self holds the node's endpoints, as the bridge's
+// answer.Authority has them. Identifiers the mapping cannot name are
+// listed as comments. It reads one consistent snapshot of the store.
+func Write(w io.Writer, st *store.Store, zone string, self *idresv1.Delegation, prefixes []string) error {
+	zone, err := dnsname.CanonicalZone(zone)
+	if err != nil {
+		return err
+	}
+	if self == nil {
+		self = &idresv1.Delegation{}
+	}
+	zw := &writer{zone: zone, self: self, w: bufio.NewWriterSize(w, 1<<16)}
 	want := map[string]bool{}
 	for _, p := range prefixes {
 		want[ident.Fold(p)] = true
 	}
-	err := h.store.View(func(tx *store.Tx) error {
+	err = st.View(func(tx *store.Tx) error {
 		var held []*idresv1.Prefix
 		after := ""
 		for {
@@ -48,7 +62,7 @@ func (h *Handler) WriteZoneFile(w io.Writer, prefixes []string) error {
 			if len(want) > 0 && !want[ident.Fold(p.Prefix)] {
 				continue
 			}
-			if err := h.writeZone(bw, tx, p, held); err != nil {
+			if err := zw.writeZone(tx, p, held); err != nil {
 				return fmt.Errorf("zone of prefix %q: %w", p.Prefix, err)
 			}
 		}
@@ -57,29 +71,42 @@ func (h *Handler) WriteZoneFile(w io.Writer, prefixes []string) error {
 	if err != nil {
 		return err
 	}
-	return bw.Flush()
+	return zw.w.Flush()
 }
 
-func (h *Handler) writeZone(w *bufio.Writer, tx *store.Tx, p *idresv1.Prefix, held []*idresv1.Prefix) error {
-	z := h.zoneOf(tx, p)
-	if _, err := dnsname.Prefix(h.zone, p.Prefix); err != nil {
+type writer struct {
+	zone string
+	self *idresv1.Delegation
+	w    *bufio.Writer
+}
+
+func (zw *writer) put(rrs ...dns.RR) {
+	for _, rr := range rrs {
+		zw.w.WriteString(rr.String())
+		zw.w.WriteByte('\n')
+	}
+}
+
+func (zw *writer) writeZone(tx *store.Tx, p *idresv1.Prefix, held []*idresv1.Prefix) error {
+	w := zw.w
+	apex, err := dnsname.Prefix(zw.zone, p.Prefix)
+	if err != nil {
 		fmt.Fprintf(w, "; prefix %q is not reachable through DNS: %v\n\n", p.Prefix, err)
 		return nil
 	}
-	hp := ident.Fold(p.Prefix)
-	fmt.Fprintf(w, "; zone %s: prefix %q, serial %d\n$ORIGIN %s\n", z.apex, p.Prefix, uint32(z.serial), z.apex)
-	put := func(rrs ...dns.RR) {
-		for _, rr := range rrs {
-			w.WriteString(rr.String())
-			w.WriteByte('\n')
-		}
+	neg := uint32(value.DefaultNegTTL)
+	if p.NegativeTtl != nil {
+		neg = *p.NegativeTtl
 	}
-	put(z.soa())
-	ns, glue := nsSet(z.apex, h.self.GetDns(), value.DefaultTTL)
-	put(ns...)
-	put(glue...)
-	svc := &idresv1.Delegation{Prefix: p.Prefix, Grpc: h.self.GetGrpc(), Dns: h.self.GetDns(), Http: h.self.GetHttp()}
-	put(txtRecords(z.apex, resolver.ServiceValues(svc))...)
+	serial := tx.Revision()
+	hp := ident.Fold(p.Prefix)
+	fmt.Fprintf(w, "; zone %s: prefix %q, serial %d\n$ORIGIN %s\n", apex, p.Prefix, uint32(serial), apex)
+	zw.put(dnsbridge.SOA(apex, serial, neg))
+	ns, glue := dnsbridge.NSSet(apex, zw.self.GetDns(), value.DefaultTTL)
+	zw.put(ns...)
+	zw.put(glue...)
+	svc := &idresv1.Delegation{Prefix: p.Prefix, Grpc: zw.self.GetGrpc(), Dns: zw.self.GetDns(), Http: zw.self.GetHttp()}
+	zw.put(dnsbridge.TXTRecords(apex, resolver.ServiceValues(svc))...)
 
 	// Zone cuts directly below this zone: delegations, and prefixes held
 	// here too (their own zones, reached through NS to this node).
@@ -100,28 +127,28 @@ func (h *Handler) writeZone(w *bufio.Writer, tx *store.Tx, p *idresv1.Prefix, he
 		if dp == hp || !cutsHere(dp) {
 			continue
 		}
-		name, err := dnsname.Prefix(h.zone, d.Prefix)
+		name, err := dnsname.Prefix(zw.zone, d.Prefix)
 		if err != nil {
 			fmt.Fprintf(w, "; delegation %q is not reachable through DNS: %v\n", d.Prefix, err)
 			continue
 		}
 		if len(d.GetDns()) == 0 {
-			put(txtRecords(name, resolver.ServiceValues(d))...)
+			zw.put(dnsbridge.TXTRecords(name, resolver.ServiceValues(d))...)
 			continue
 		}
-		ns, glue := nsSet(name, d.GetDns(), delegationTTL(d))
-		put(ns...)
-		put(glue...)
+		ns, glue := dnsbridge.NSSet(name, d.GetDns(), dnsbridge.DelegationTTL(d))
+		zw.put(ns...)
+		zw.put(glue...)
 	}
 	for _, k := range held {
 		kp := ident.Fold(k.Prefix)
 		if kp == hp || !ident.Covers(hp, kp) || !cutsHere(kp) {
 			continue
 		}
-		if name, err := dnsname.Prefix(h.zone, k.Prefix); err == nil {
-			ns, glue := nsSet(name, h.self.GetDns(), value.DefaultTTL)
-			put(ns...)
-			put(glue...)
+		if name, err := dnsname.Prefix(zw.zone, k.Prefix); err == nil {
+			ns, glue := dnsbridge.NSSet(name, zw.self.GetDns(), value.DefaultTTL)
+			zw.put(ns...)
+			zw.put(glue...)
 		}
 	}
 
@@ -141,15 +168,12 @@ func (h *Handler) writeZone(w *bufio.Writer, tx *store.Tx, p *idresv1.Prefix, he
 				fmt.Fprintf(w, "; %q: %v\n", rec.Identifier, err)
 				continue
 			}
-			name, err := dnsname.Identifier(h.zone, id)
+			name, err := dnsname.Identifier(zw.zone, id)
 			if err != nil {
 				fmt.Fprintf(w, "; not reachable through DNS: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
 				continue
 			}
-			vals := value.Public(rec.Values)
-			put(txtRecords(name, vals)...)
-			put(uriRecords(name, vals)...)
-			put(naptrRecords(name, vals)...)
+			zw.put(dnsbridge.ValueRecords(name, value.Public(rec.Values))...)
 		}
 		if !more || len(ids) == 0 {
 			break
