@@ -86,6 +86,9 @@ func TestBackupUnderWritesRestores(t *testing.T) {
 	const writers = 4
 	var acked [writers]atomic.Int64
 	stop := make(chan struct{})
+	progress := make(chan struct{}) // a write was acknowledged
+	failed := make(chan struct{})   // closed when a writer gives up
+	var failOnce sync.Once
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Add(1)
@@ -103,13 +106,30 @@ func TestBackupUnderWritesRestores(t *testing.T) {
 				})
 				if err != nil {
 					t.Errorf("writer %d: %v", w, err)
+					failOnce.Do(func() { close(failed) })
 					return
 				}
 				acked[w].Store(int64(i + 1))
+				select {
+				case progress <- struct{}{}:
+				default: // nobody waiting: the snapshot has begun
+				}
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond) // let the writers get going
+	// The snapshot starts once every writer has had writes acknowledged,
+	// so it is taken with all of them under way.
+	for w := range writers {
+		for acked[w].Load() < 20 {
+			select {
+			case <-failed:
+				close(stop)
+				wg.Wait()
+				t.Fatal("a writer failed before the snapshot")
+			case <-progress:
+			}
+		}
+	}
 	var before [writers]int64
 	for w := range writers {
 		before[w] = acked[w].Load()

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -29,6 +31,9 @@ type feedReader struct {
 	from   *uint64
 	last   uint64 // last_sequence received; 0 before the first response
 	got    []*idresv1.Change
+	// started, when set, is closed once the next read's stream has its
+	// first response: the node's watch is then running.
+	started chan struct{}
 }
 
 // read receives until want changes are held in total, or the stream
@@ -49,10 +54,25 @@ func (r *feedReader) read(ctx context.Context, want int) error {
 		if err != nil {
 			return err
 		}
+		if r.started != nil {
+			close(r.started)
+			r.started = nil
+		}
 		r.got = append(r.got, resp.GetChanges()...)
 		r.last = resp.GetLastSequence()
 	}
 	return nil
+}
+
+// waitReady blocks until conn is connected, or ctx ends: after a node
+// restarts, a retry before then would only fail again.
+func waitReady(ctx context.Context, conn *grpc.ClientConn) {
+	conn.Connect()
+	for s := conn.GetState(); s != connectivity.Ready; s = conn.GetState() {
+		if !conn.WaitForStateChange(ctx, s) {
+			return
+		}
+	}
 }
 
 func names(cs []*idresv1.Change) []string {
@@ -150,9 +170,16 @@ func TestWatchAcrossRestart(t *testing.T) {
 	must(r.read(ctx, len(want)))
 
 	// The node stops under the reader: its stream ends Unavailable.
+	// Stop only once the watch runs, else this only tests reconnecting.
 	streamErr := make(chan error, 1)
+	started := make(chan struct{})
+	r.started = started
 	go func() { streamErr <- r.read(ctx, len(want)+1) }()
-	time.Sleep(50 * time.Millisecond) // not a timing assertion: lets the watch start, else it only tests reconnecting
+	select {
+	case <-started:
+	case err := <-streamErr:
+		t.Fatalf("watch ended before the node stopped: %v", err)
+	}
 	stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	must(running.Stop(stopCtx))
 	cancel()
@@ -178,7 +205,7 @@ func TestWatchAcrossRestart(t *testing.T) {
 		for {
 			err := r.read(ctx, len(want)+2)
 			if status.Code(err) == codes.Unavailable && ctx.Err() == nil {
-				time.Sleep(20 * time.Millisecond) // the client connection reconnecting
+				waitReady(ctx, r.c.Conn())
 				continue
 			}
 			done <- err
