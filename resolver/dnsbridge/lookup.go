@@ -186,11 +186,13 @@ func (h *Handler) identifier(ctx context.Context, q dns.Question, m *dns.Msg, id
 type zone struct {
 	apex   string
 	serial uint64
-	negTTL uint32
+	negTTL uint32 // the zone's negative TTL: its SOA's minimum
+	ttl    uint32 // how long a denial may be cached: its SOA's TTL
 }
 
 // zoneOf is the zone that gave r. A recursive node's answer carries the
-// remaining TTL, which bounds how long its denial may be cached.
+// remaining TTL, which bounds how long its denial may be cached; the
+// SOA's data stays as the zone gave it.
 func (h *Handler) zoneOf(r *idresv1.ResolveResponse) zone {
 	apex, err := dnsname.Prefix(h.zone, r.GetZone())
 	if err != nil {
@@ -199,13 +201,18 @@ func (h *Handler) zoneOf(r *idresv1.ResolveResponse) zone {
 		apex = h.zone
 	}
 	neg := r.GetNegativeTtl()
+	ttl := neg
 	if !r.GetAuthoritative() && (neg == 0 || r.GetTtl() < neg) {
-		neg = r.GetTtl()
+		ttl = r.GetTtl()
 	}
-	return zone{apex: apex, serial: r.GetSerial(), negTTL: neg}
+	return zone{apex: apex, serial: r.GetSerial(), negTTL: neg, ttl: ttl}
 }
 
-func (z zone) soa() dns.RR { return soa(z.apex, z.serial, z.negTTL) }
+func (z zone) soa() dns.RR {
+	rr := soa(z.apex, z.serial, z.negTTL)
+	rr.Hdr.Ttl = z.ttl
+	return rr
+}
 
 // nxdomain: RFC 2308 name error, SOA in authority.
 func (z zone) nxdomain(m *dns.Msg) error {
@@ -223,7 +230,7 @@ func (z zone) gone(q dns.Question, m *dns.Msg, t *idresv1.Tombstone) error {
 	if err := z.nxdomain(m); err != nil {
 		return err
 	}
-	txt := &dns.TXT{Hdr: hdr(q.Name, dns.TypeTXT, z.negTTL), Txt: txtStrings([]byte(resolver.GoneMessage(t)))}
+	txt := &dns.TXT{Hdr: hdr(q.Name, dns.TypeTXT, z.ttl), Txt: txtStrings([]byte(resolver.GoneMessage(t)))}
 	if q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY {
 		m.Answer = []dns.RR{txt}
 	} else {
@@ -356,7 +363,8 @@ func (h *Handler) delegated(q dns.Question, m *dns.Msg, r *idresv1.ResolveRespon
 	if !r.GetAuthoritative() {
 		// A recursive node's view of p: the walk ends at the parent's
 		// answer, so p's name is answered as p's zone apex.
-		z := zone{apex: child, serial: r.GetSerial(), negTTL: h.zoneOf(r).negTTL}
+		z := h.zoneOf(r)
+		z.apex = child
 		if exact {
 			return h.apex(q, m, z, r.GetValues())
 		}
