@@ -2,15 +2,24 @@
 // ordinary DNS zone (design §7), so that dig and stock recursive resolvers
 // resolve identifiers with no idres software on the client.
 //
-// It owns the DNS view of the store and nothing else: names come from
-// resolver/dnsname, zone cuts from answer.ZoneCut (the same rule as the
-// gRPC resolver), data from registry/store. It never writes the store.
+// It owns the DNS view of the identifier space and nothing else: names
+// come from resolver/dnsname, and every answer from the node's
+// resolver.Resolver, the one the gRPC service and the HTTP gateway answer
+// through (answer.Authority on an authoritative node, the recursive
+// walker on a recursive one). An identifier's name is one Resolve of that
+// identifier, asked anonymously; any other name is what the resolver says
+// of its prefix's handle (resolver.PrefixResolver when the resolver is
+// one). Visibility, tombstones, patterns, zone cuts and TTLs are decided
+// there, never here; what DNS needs beyond an outcome (the SOA serial,
+// the negative TTL, empty non-terminals) travels in ResolveResponse. The
+// bridge imports no store.
 //
 // The files follow CoreDNS's plugin layout: setup.go builds the handler
 // and the UDP+TCP server from a Config, handler.go is the miekg/dns
 // ServeDNS (transport, EDNS0, truncation), lookup.go is the algorithm from
 // a question to an answer, records.go builds the resource records, and
-// zonefile.go writes the same records as an RFC 1035 zone file.
+// render.go exports them to resolver/dnsbridge/zonefile, which writes the
+// same records offline from a store as an RFC 1035 zone file.
 //
 // # Names the bridge derives
 //
@@ -23,4 +32,8 @@
 // <store revision> 3600 600 1209600 <negative TTL>" with the negative TTL
 // as its own TTL, so the serial moves with every committed write and
 // resolvers cache denials for the prefix's negative TTL (RFC 2308).
+//
+// On a recursive node the bridge answers what the walk returns, with RA
+// set and AA clear: records with their remaining TTLs, denials with the
+// answering zone's SOA whose own TTL is what remains of the denial's.
 package dnsbridge
