@@ -250,7 +250,7 @@ func TestHTTPSecurity(t *testing.T) {
 	if !strings.HasPrefix(n.HTTPURL(), "https://127.0.0.1:") {
 		t.Fatalf("HTTPURL %q, want https", n.HTTPURL())
 	}
-	pool, err := node.LoadCertPool(pki.caFile)
+	pool, err := client.LoadCertPool(pki.caFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,17 +2,16 @@ package node
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/idres/idres/registry/registrar"
+	"github.com/idres/idres/resolver/client"
 	"github.com/idres/idres/resolver/grpcserver"
 )
 
@@ -95,7 +94,7 @@ func (c SecurityConfig) ServerTLS() (*tls.Config, error) {
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if c.ClientCA != "" {
-		pool, err := LoadCertPool(c.ClientCA)
+		pool, err := client.LoadCertPool(c.ClientCA)
 		if err != nil {
 			return nil, err
 		}
@@ -103,19 +102,6 @@ func (c SecurityConfig) ServerTLS() (*tls.Config, error) {
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
 	return cfg, nil
-}
-
-// LoadCertPool reads a PEM bundle of CA certificates.
-func LoadCertPool(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read CA bundle: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", path)
-	}
-	return pool, nil
 }
 
 // initSecurity checks the security configuration and prepares what the
