@@ -3,7 +3,10 @@ package node_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"io/fs"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/idres/idres/cmd/idresd/node"
@@ -72,21 +75,39 @@ func TestRecursiveUpstreamTLS(t *testing.T) {
 	}
 }
 
+// TestUpstreamTLSConfigErrors: a node with an unusable upstream TLS
+// setting does not start, and says which setting and why.
 func TestUpstreamTLSConfigErrors(t *testing.T) {
 	p := newSecPKI(t)
-	for name, rc := range map[string]node.RecursiveConfig{
-		"cert without key": {UpstreamCert: p.clientCert},
-		"missing CA file":  {UpstreamCA: p.caFile + ".missing"},
-		"CA not PEM":       {UpstreamCA: p.clientKey + ""},
-	} {
-		t.Run(name, func(t *testing.T) {
-			rc.Roots = []string{"127.0.0.1:1"}
-			n, err := node.Start(node.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", Logger: quietLog, Recursive: rc})
+	tests := []struct {
+		name string
+		rc   node.RecursiveConfig
+		// is, when set, must be in the error's chain; else want must be
+		// in its text.
+		is   error
+		want string
+	}{
+		{"cert without key", node.RecursiveConfig{UpstreamCert: p.clientCert}, nil, "needs both its certificate file and its key file"},
+		{"missing CA file", node.RecursiveConfig{UpstreamCA: p.caFile + ".missing"}, fs.ErrNotExist, ""},
+		{"CA not PEM", node.RecursiveConfig{UpstreamCA: p.clientKey}, nil, "holds no PEM certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.rc.Roots = []string{"127.0.0.1:1"}
+			n, err := node.Start(node.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", Logger: quietLog, Recursive: tt.rc})
 			if err == nil {
 				n.Stop(ctxT(t))
 				t.Fatal("node started")
 			}
-			t.Log(err)
+			if !strings.HasPrefix(err.Error(), "upstream TLS (--upstream-ca, --upstream-cert, --upstream-key): ") {
+				t.Errorf("error %q does not name the upstream TLS flags", err)
+			}
+			switch {
+			case tt.is != nil && !errors.Is(err, tt.is):
+				t.Errorf("error %q is not %v", err, tt.is)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Errorf("error %q, want it to say %q", err, tt.want)
+			}
 		})
 	}
 }
