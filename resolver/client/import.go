@@ -86,6 +86,9 @@ func (c *Client) ImportFrom(ctx context.Context, rd bulkfile.Reader, o ImportOpt
 	}
 	var mu sync.Mutex // guards tot and the callbacks
 	var tot ImportTotals
+	// totals copies tot for a return: on an early one the sender may still
+	// be counting.
+	totals := func() ImportTotals { mu.Lock(); defer mu.Unlock(); return tot }
 	report := func(ie *idresv1.ImportError) {
 		if o.Failed != nil {
 			o.Failed(ie)
@@ -153,11 +156,11 @@ func (c *Client) ImportFrom(ctx context.Context, rd bulkfile.Reader, o ImportOpt
 			select {
 			case serr := <-sendErr:
 				if serr != nil && !errors.Is(serr, io.EOF) {
-					return tot, serr
+					return totals(), serr
 				}
 			default:
 			}
-			return tot, err
+			return totals(), err
 		}
 		acked += uint64(resp.GetItems())
 		mu.Lock()
@@ -174,12 +177,12 @@ func (c *Client) ImportFrom(ctx context.Context, rd bulkfile.Reader, o ImportOpt
 		mu.Unlock()
 	}
 	if err := <-sendErr; err != nil && !errors.Is(err, io.EOF) {
-		return tot, err
+		return totals(), err
 	}
 	if acked != sent.Load() {
-		return tot, fmt.Errorf("node acknowledged %d of %d items", acked, sent.Load())
+		return totals(), fmt.Errorf("node acknowledged %d of %d items", acked, sent.Load())
 	}
-	return tot, nil
+	return totals(), nil
 }
 
 // NewSortedReader reads window items of r at a time and hands them out
