@@ -323,10 +323,10 @@ func (r *runner) all() error {
 			main = n
 		}
 	}
-	// CoreDNS serves the same records from a zone file, which `idres
-	// export --zonefile` reads offline from the stopped node's store.
+	// CoreDNS serves the same records from a zone file, which `idresd
+	// zonefile` reads offline from the stopped node's store.
 	zonefile := ""
-	if help, _ := r.command(r.path("idres"), "export", "-h"); strings.Contains(string(help), "zonefile") && r.corednsBin != "" {
+	if r.corednsBin != "" {
 		r.stop(main.cmd)
 		zonefile = filepath.Join(r.work, "id.example.zone")
 		if err := r.exportZone(main.dir, dnsAddr, zonefile, dnsQueries); err != nil {
@@ -430,13 +430,13 @@ func (r *runner) all() error {
 }
 
 // dnsCompare measures the DNS bridge and CoreDNS (file plugin, same
-// records from `idres export --zonefile`) with dnsperf, alternating.
+// records from `idresd zonefile`) with dnsperf, alternating.
 func (r *runner) dnsCompare(main *node, zonefile, queries string) error {
 	if r.dnsperfBin == "" || r.corednsBin == "" {
 		return errors.New("dnsperf or CoreDNS not available (cmd/idres-bench-ref/bench.sh installs them)")
 	}
 	if zonefile == "" {
-		return errors.New("no zone file: `idres export --zonefile` is missing or failed, so CoreDNS cannot be given the same records")
+		return errors.New("no zone file: `idresd zonefile` failed, so CoreDNS cannot be given the same records")
 	}
 	corePort := freePort()
 	corefile := filepath.Join(r.work, "Corefile")

@@ -83,14 +83,14 @@ func (r *runner) dnsQueryFile(queries string) (string, error) {
 	return name, nil
 }
 
-// exportZone writes the zone file CoreDNS serves, `idres export
-// --zonefile` of the stopped node's store. Past the cap, the export is
+// exportZone writes the zone file CoreDNS serves, `idresd zonefile` of
+// the stopped node's store. Past the cap, the export is
 // streamed through a filter that keeps the zone's own records and the
 // identifiers asked in dnsQueries, so the full zone never lands on disk.
 func (r *runner) exportZone(dir, dnsAddr, zonefile, dnsQueries string) error {
-	args := []string{"export", "--zonefile", "id.example.", "--data", dir, "--dns", dnsAddr, "-o", zonefile, "88.100"}
+	args := []string{"zonefile", "--zone", "id.example.", "--data", dir, "--dns", dnsAddr, "-o", zonefile, "88.100"}
 	if r.dnsIDs <= 0 || r.n <= r.dnsIDs {
-		_, err := r.command(r.path("idres"), args...)
+		_, err := r.command(r.path("idresd"), args...)
 		return err
 	}
 	keep, err := queryNames(dnsQueries)
@@ -98,8 +98,8 @@ func (r *runner) exportZone(dir, dnsAddr, zonefile, dnsQueries string) error {
 		return err
 	}
 	args[len(args)-2] = "-"
-	fmt.Fprintf(r.log, "$ %s %s | keep %d identifiers > %s\n", r.path("idres"), strings.Join(args, " "), len(keep), zonefile)
-	cmd := exec.Command(r.path("idres"), args...)
+	fmt.Fprintf(r.log, "$ %s %s | keep %d identifiers > %s\n", r.path("idresd"), strings.Join(args, " "), len(keep), zonefile)
+	cmd := exec.Command(r.path("idresd"), args...)
 	cmd.Stderr = r.log
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,17 +1,8 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/miekg/dns"
-	"google.golang.org/protobuf/proto"
-
-	idresv1 "github.com/idres/idres/proto/idres/v1"
-	"github.com/idres/idres/registry/ident"
-	"github.com/idres/idres/registry/store"
 )
 
 func TestDNSNameCommand(t *testing.T) {
@@ -45,74 +36,11 @@ func TestDNSNameCommand(t *testing.T) {
 	}
 }
 
-// TestExportZonefile reads a stopped node's data directory and writes a
-// zone file that parses, with SOA, NS, glue and the public values only.
-func TestExportZonefile(t *testing.T) {
-	dir := t.TempDir()
-	st, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = st.Update(func(tx *store.Tx) error {
-		if err := tx.CreatePrefix(&idresv1.Prefix{Prefix: "88.100"}); err != nil {
-			return err
-		}
-		if err := tx.PutDelegation(&idresv1.Delegation{Prefix: "88.100.1", Dns: []string{"127.0.0.14"}, Grpc: []string{"127.0.0.14:7420"}}); err != nil {
-			return err
-		}
-		return tx.CreateIdentifier(ident.MustParse("88.100/demo"), &idresv1.Identifier{Values: []*idresv1.Value{
-			{Index: 1, Type: "URL", Data: []byte("https://x.example/demo"), Ttl: proto.Uint32(60), PublicRead: proto.Bool(true)},
-			{Index: 2, Type: "cost", Data: []byte("secret price"), PublicRead: proto.Bool(false)},
-		}})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	t.Run("locked by a running node", func(t *testing.T) {
-		code, _, errOut := runCLI(t, nil, "export", "--zonefile", "id.example.", "--data", dir)
-		if code != exitNegative || !strings.Contains(errOut, "stop the node") {
-			t.Fatalf("code %d, stderr %q", code, errOut)
-		}
-	})
-	st.Close()
-
-	out := filepath.Join(t.TempDir(), "zone.db")
-	code, _, errOut := runCLI(t, nil, "export", "--zonefile", "id.example.", "--data", dir, "--dns", "127.0.0.13:53", "-o", out)
-	if code != exitOK {
-		t.Fatalf("export: code %d: %s", code, errOut)
-	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(raw)
-	var got []string
-	zp := dns.NewZoneParser(strings.NewReader(text), "", out)
-	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		got = append(got, strings.Join(strings.Fields(rr.String()), " "))
-	}
-	if err := zp.Err(); err != nil {
-		t.Fatalf("zone file does not parse: %v\n%s", err, text)
-	}
-	for _, want := range []string{
-		"100.88.id.example. 3600 IN SOA ns1.100.88.id.example. hostmaster.100.88.id.example.",
-		"100.88.id.example. 86400 IN NS ns1.100.88.id.example.",
-		"ns1.100.88.id.example. 86400 IN A 127.0.0.13",
-		"1.100.88.id.example. 86400 IN NS ns1.1.100.88.id.example.",
-		"ns1.1.100.88.id.example. 86400 IN A 127.0.0.14",
-		`demo._id.100.88.id.example. 60 IN TXT "1 URL https://x.example/demo"`,
-		`demo._id.100.88.id.example. 60 IN URI 1 1 "https://x.example/demo"`,
-	} {
-		found := false
-		for _, g := range got {
-			found = found || strings.HasPrefix(g, want)
-		}
-		if !found {
-			t.Errorf("zone file lacks %q:\n%s", want, text)
-		}
-	}
-	if strings.Contains(text, "secret price") {
-		t.Errorf("private value exported:\n%s", text)
+// TestExportZonefileMoved: the zone file moved to idresd, and the old
+// flag says where.
+func TestExportZonefileMoved(t *testing.T) {
+	code, _, errOut := runCLI(t, nil, "export", "--zonefile", "id.example.", "--data", t.TempDir())
+	if code != exitUsage || !strings.Contains(errOut, "idresd zonefile") {
+		t.Fatalf("code %d, stderr %q; want usage error naming idresd zonefile", code, errOut)
 	}
 }

@@ -15,7 +15,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "export",
-		Usage:   "PREFIX... [-o FILE] | --zonefile ZONE [--data DIR] [--dns ADDR] [PREFIX...] [-o FILE]",
+		Usage:   "PREFIX... [-o FILE]",
 		Summary: "write the identifiers under prefixes as JSON lines that import reads back",
 		Run:     runExport,
 	})

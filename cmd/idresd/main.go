@@ -26,6 +26,9 @@ func run(args []string) int {
 	if len(args) > 0 && args[0] == "reindex" {
 		return runReindex(args[1:])
 	}
+	if len(args) > 0 && args[0] == "zonefile" {
+		return runZonefile(args[1:])
+	}
 	fs := flag.NewFlagSet("idresd", flag.ContinueOnError)
 	var cfg node.Config
 	fs.StringVar(&cfg.DataDir, "data", "idres-data", "data directory (holds idres.db and admin.token; with --store etcd, admin.token only)")

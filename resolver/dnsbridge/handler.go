@@ -113,7 +113,7 @@ func (h *Handler) Answer(req *dns.Msg) (m *dns.Msg) {
 		m.Rcode = dns.RcodeRefused
 		return m
 	case q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR:
-		// No zone transfers: idres export --zonefile writes the zone.
+		// No zone transfers: idresd zonefile writes the zone.
 		m.Rcode = dns.RcodeRefused
 		return m
 	case q.Qtype == dns.TypeOPT || q.Qtype == dns.TypeTSIG || q.Qtype == dns.TypeTKEY:
