@@ -23,6 +23,7 @@ var layers = map[string]string{
 	"registry/bulkfile":              "foundation",
 	"registry/credential":            "foundation",
 	"registry/fault":                 "foundation",
+	"resolver/handlewire":            "foundation",
 	"registry/store":                 "storage",
 	"registry/store/kv":              "storage",
 	"registry/store/kv/kvtest":       "storage",
