@@ -14,7 +14,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "delegate",
-		Usage:   "PREFIX --grpc ADDR[,ADDR] [--dns ADDR[,ADDR]] [--http URL[,URL]] [--ttl S]",
+		Usage:   "PREFIX --grpc ADDR[,ADDR] [--dns ADDR[,ADDR]] [--http URL[,URL]] [--handle IP:PORT[,IP:PORT]] [--ttl S]",
 		Summary: "hand a child prefix of a zone held by the node to other nodes (creates or replaces)",
 		Run:     runDelegate,
 	})
@@ -48,10 +48,11 @@ func (l *addrList) Set(s string) error {
 
 func runDelegate(ctx context.Context, e *env, args []string) int {
 	fs := e.flags()
-	var grpcs, dnss, https addrList
+	var grpcs, dnss, https, handles addrList
 	fs.Var(&grpcs, "grpc", "gRPC `host:port` of the child's nodes, most preferred first (comma-separated or repeated; required)")
 	fs.Var(&dnss, "dns", "DNS bridge `host[:port]` of the child's nodes")
 	fs.Var(&https, "http", "HTTP gateway base `URL` of the child's nodes")
+	fs.Var(&handles, "handle", "Handle-protocol `ip:port` of the child's nodes (each becomes an HS_SITE of the prefix handle)")
 	ttl := fs.Uint("ttl", 0, "seconds resolvers may cache the referral (0: the node's default, 86400)")
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
@@ -63,7 +64,7 @@ func runDelegate(ctx context.Context, e *env, args []string) int {
 	if len(grpcs) == 0 {
 		return e.usageError("--grpc is required")
 	}
-	d := &idresv1.Delegation{Prefix: pos[0], Grpc: grpcs, Dns: dnss, Http: https}
+	d := &idresv1.Delegation{Prefix: pos[0], Grpc: grpcs, Dns: dnss, Http: https, Handle: handles}
 	if *ttl > 0 {
 		if *ttl > 1<<31-1 {
 			return e.usageError("--ttl %d is too large", *ttl)
@@ -136,10 +137,10 @@ func runDelegations(ctx context.Context, e *env, args []string) int {
 		if e.JSON {
 			return e.printJSON(out)
 		}
-		tw := e.table("prefix\tttl\tgrpc\tdns\thttp")
+		tw := e.table("prefix\tttl\tgrpc\tdns\thttp\thandle")
 		for _, d := range out.Delegations {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", d.GetPrefix(), d.GetTtl(),
-				orDash(d.GetGrpc()), orDash(d.GetDns()), orDash(d.GetHttp()))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", d.GetPrefix(), d.GetTtl(),
+				orDash(d.GetGrpc()), orDash(d.GetDns()), orDash(d.GetHttp()), orDash(d.GetHandle()))
 		}
 		tw.Flush()
 		return exitOK

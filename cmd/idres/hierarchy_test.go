@@ -57,8 +57,8 @@ func TestDelegateCommandsAndTrace(t *testing.T) {
 		{"delegate", []string{"delegate", "88", "--grpc", "127.0.0.1:1," + leaf.GRPCAddr(), "--dns", "127.0.0.12", "--ttl", "600"}, exitOK, `delegated 88 to 127\.0\.0\.1:1, 127\.0\.0\.1:\d+ \(ttl 600\)`},
 		{"delegate without --grpc", []string{"delegate", "86"}, exitUsage, ``},
 		{"delegate under no zone of the node", []string{"delegate", "88.1", "--grpc", "127.0.0.1:1"}, exitNegative, ``},
-		{"delegations", []string{"delegations"}, exitOK, `(?m)^88\s+600\s+127\.0\.0\.1:1,127\.0\.0\.1:\d+\s+127\.0\.0\.12\s+-$`},
-		{"delegations of another zone", []string{"delegations", "86"}, exitOK, `^;; prefix\s+ttl\s+grpc\s+dns\s+http\n$`},
+		{"delegations", []string{"delegations"}, exitOK, `(?m)^88\s+600\s+127\.0\.0\.1:1,127\.0\.0\.1:\d+\s+127\.0\.0\.12\s+-\s+-$`},
+		{"delegations of another zone", []string{"delegations", "86"}, exitOK, `^;; prefix\s+ttl\s+grpc\s+dns\s+http\s+handle\n$`},
 		{"resolve at the root refers", []string{"resolve", "88/part-1"}, exitOK, `REFERRAL`},
 		// The first endpoint is a closed port: the trace shows the failure
 		// and the failover.

@@ -111,7 +111,7 @@ func printResolve(w io.Writer, r *idresv1.ResolveResponse) {
 }
 
 // printDelegation writes a delegation: a comment line with the prefix and
-// TTL, then one line per endpoint "grpc|dns|http ADDRESS".
+// TTL, then one line per endpoint "grpc|dns|http|handle ADDRESS".
 func printDelegation(w io.Writer, d *idresv1.Delegation) {
 	fmt.Fprintf(w, ";; referral to %s, ttl %d\n", d.GetPrefix(), d.GetTtl())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -123,6 +123,9 @@ func printDelegation(w io.Writer, d *idresv1.Delegation) {
 	}
 	for _, a := range d.GetHttp() {
 		fmt.Fprintf(tw, "http\t%s\n", a)
+	}
+	for _, a := range d.GetHandle() {
+		fmt.Fprintf(tw, "handle\t%s\n", a)
 	}
 	tw.Flush()
 }

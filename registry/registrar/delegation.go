@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strconv"
@@ -196,6 +197,7 @@ func checkDelegation(d *idresv1.Delegation) (*idresv1.Delegation, error) {
 		{"grpc", d.Grpc, checkHostPort},
 		{"dns", d.Dns, checkDNSAddr},
 		{"http", d.Http, checkHTTPURL},
+		{"handle", d.Handle, checkHandleAddr},
 	}
 	for _, l := range lists {
 		if len(l.addrs) > MaxEndpoints {
@@ -220,6 +222,7 @@ func checkDelegation(d *idresv1.Delegation) (*idresv1.Delegation, error) {
 		Grpc:   append([]string(nil), d.Grpc...),
 		Dns:    append([]string(nil), d.Dns...),
 		Http:   append([]string(nil), d.Http...),
+		Handle: append([]string(nil), d.Handle...),
 		Ttl:    d.Ttl,
 	}
 	if rec.Ttl == nil {
@@ -229,6 +232,19 @@ func checkDelegation(d *idresv1.Delegation) (*idresv1.Delegation, error) {
 		return nil, fmt.Errorf("%w: ttl %d is more than %d", fault.ErrInvalidArgument, *rec.Ttl, MaxDelegationTTL)
 	}
 	return rec, nil
+}
+
+// checkHandleAddr accepts ip:port: an HS_SITE names its servers by
+// address, not by host name (RFC 3651 §3.2.2).
+func checkHandleAddr(a string) error {
+	ap, err := netip.ParseAddrPort(a)
+	if err != nil {
+		return errors.New("want ip:port (an HS_SITE carries addresses, not names)")
+	}
+	if ap.Port() == 0 || !ap.Addr().IsValid() || ap.Addr().IsUnspecified() {
+		return errors.New("want a specific address and a port from 1 to 65535")
+	}
+	return nil
 }
 
 // checkHostPort accepts host:port with a non-empty host and a port from 1

@@ -59,6 +59,7 @@ type referralJSON struct {
 	HTTP   []string `json:"http,omitempty"`
 	GRPC   []string `json:"grpc,omitempty"`
 	DNS    []string `json:"dns,omitempty"`
+	Handle []string `json:"handle,omitempty"`
 	TTL    uint32   `json:"ttl"`
 }
 
@@ -155,7 +156,7 @@ func toHandleJSON(resp *idresv1.ResolveResponse, asked string) *handleJSON {
 		}
 	case idresv1.Outcome_OUTCOME_REFERRAL:
 		if d := resp.Referral; d != nil {
-			rec.Referral = &referralJSON{Prefix: d.Prefix, HTTP: d.Http, GRPC: d.Grpc, DNS: d.Dns, TTL: resp.Ttl}
+			rec.Referral = &referralJSON{Prefix: d.Prefix, HTTP: d.Http, GRPC: d.Grpc, DNS: d.Dns, Handle: d.Handle, TTL: resp.Ttl}
 		}
 	case idresv1.Outcome_OUTCOME_GONE:
 		if t := resp.Tombstone; t != nil {

@@ -278,9 +278,13 @@ type Delegation struct {
 	// HTTP gateway base URLs, most preferred first.
 	Http []string `protobuf:"bytes,4,rep,name=http,proto3" json:"http,omitempty"`
 	// Seconds a resolver may cache the referral. Absent on input: 86400.
-	Ttl           *uint32                `protobuf:"varint,5,opt,name=ttl,proto3,oneof" json:"ttl,omitempty"`
-	Created       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created,proto3" json:"created,omitempty"`
-	Updated       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated,proto3" json:"updated,omitempty"`
+	Ttl     *uint32                `protobuf:"varint,5,opt,name=ttl,proto3,oneof" json:"ttl,omitempty"`
+	Created *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created,proto3" json:"created,omitempty"`
+	Updated *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated,proto3" json:"updated,omitempty"`
+	// Handle-protocol addresses (ip:port, TCP and UDP) of the child's
+	// nodes, most preferred first. Each becomes an HS_SITE value of the
+	// prefix handle, so stock Handle clients find the child.
+	Handle        []string `protobuf:"bytes,8,rep,name=handle,proto3" json:"handle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -360,6 +364,13 @@ func (x *Delegation) GetCreated() *timestamppb.Timestamp {
 func (x *Delegation) GetUpdated() *timestamppb.Timestamp {
 	if x != nil {
 		return x.Updated
+	}
+	return nil
+}
+
+func (x *Delegation) GetHandle() []string {
+	if x != nil {
+		return x.Handle
 	}
 	return nil
 }
@@ -556,7 +567,7 @@ const file_idres_v1_types_proto_rawDesc = "" +
 	"\aupdated\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\x12&\n" +
 	"\fnegative_ttl\x18\x04 \x01(\rH\x00R\vnegativeTtl\x88\x01\x01\x12)\n" +
 	"\x10identifier_count\x18\x05 \x01(\x04R\x0fidentifierCountB\x0f\n" +
-	"\r_negative_ttl\"\xe9\x01\n" +
+	"\r_negative_ttl\"\x81\x02\n" +
 	"\n" +
 	"Delegation\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x12\n" +
@@ -565,7 +576,8 @@ const file_idres_v1_types_proto_rawDesc = "" +
 	"\x04http\x18\x04 \x03(\tR\x04http\x12\x15\n" +
 	"\x03ttl\x18\x05 \x01(\rH\x00R\x03ttl\x88\x01\x01\x124\n" +
 	"\acreated\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x124\n" +
-	"\aupdated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aupdatedB\x06\n" +
+	"\aupdated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\x12\x16\n" +
+	"\x06handle\x18\b \x03(\tR\x06handleB\x06\n" +
 	"\x04_ttl\"\xd0\x01\n" +
 	"\aPattern\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x18\n" +
