@@ -44,6 +44,7 @@ var layers = map[string]string{
 	"resolver/recursive":          "frontend",
 	"resolver/cache":              "frontend",
 	"resolver/dnsname":            "frontend",
+	"resolver/ratelimit":          "frontend",
 	"resolver/client":             "client",
 }
 

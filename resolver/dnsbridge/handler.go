@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/ratelimit"
 )
 
 // EDNS0 sizes. The bridge advertises 1232 bytes (DNS flag day 2020: no
@@ -32,7 +33,7 @@ type Handler struct {
 	warned    sync.Map // delegation endpoint keys already warned about
 
 	observe func(transport string, rcode int, took time.Duration)
-	rrl     *RRL // nil: no rate limit
+	rrl     *ratelimit.RRL // nil: no rate limit
 }
 
 // ServeDNS implements dns.Handler.
@@ -45,9 +46,9 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	if transport == "udp" && h.rrl != nil {
 		switch h.rrl.Check(w.RemoteAddr()) {
-		case Drop:
+		case ratelimit.Drop:
 			return
-		case SendTruncated:
+		case ratelimit.SendTruncated:
 			m = new(dns.Msg)
 			m.SetReply(req)
 			m.Truncated = true

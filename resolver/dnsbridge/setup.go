@@ -14,6 +14,7 @@ import (
 
 	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/dnsname"
+	"github.com/idres/idres/resolver/ratelimit"
 )
 
 // DefaultZone is the zone a node serves when none is configured.
@@ -40,7 +41,7 @@ type Config struct {
 	// ("udp" or "tcp"), rcode and how long it took (for metrics).
 	Observe func(transport string, rcode int, took time.Duration)
 	// RateLimit, when set, limits UDP answers per source network (RRL).
-	RateLimit *RRL
+	RateLimit *ratelimit.RRL
 }
 
 // New returns the handler for cfg.

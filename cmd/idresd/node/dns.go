@@ -11,6 +11,7 @@ import (
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/resolver"
 	"github.com/idres/idres/resolver/dnsbridge"
+	"github.com/idres/idres/resolver/ratelimit"
 )
 
 // startDNS runs the DNS bridge when Config.DNSAddr is set. The bound
@@ -38,9 +39,9 @@ func (n *Node) startDNS(self *idresv1.Delegation, res resolver.Resolver) error {
 		srv.Shutdown(context.Background())
 		return fmt.Errorf("DNS bridge metrics: %w", err)
 	}
-	var rrl *dnsbridge.RRL
+	var rrl *ratelimit.RRL
 	if n.cfg.DNSRateLimit > 0 {
-		rrl = dnsbridge.NewRRL(n.cfg.DNSRateLimit, n.cfg.DNSSlip)
+		rrl = ratelimit.NewRRL(n.cfg.DNSRateLimit, n.cfg.DNSSlip)
 	}
 	h, err := dnsbridge.New(dnsbridge.Config{Zone: zone, Resolver: res, Recursive: n.cfg.Recursive.Enabled(), Logger: n.log, Observe: observe, RateLimit: rrl})
 	if err != nil {

@@ -1,4 +1,4 @@
-package dnsbridge
+package ratelimit
 
 import (
 	"net"

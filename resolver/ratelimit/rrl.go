@@ -1,4 +1,7 @@
-package dnsbridge
+// Package ratelimit is response-rate limiting per source network for the
+// front ends that answer over UDP (the DNS bridge, the Handle server),
+// where a source address proves nothing and a reflected flood is cheap.
+package ratelimit
 
 import (
 	"net"
@@ -9,9 +12,10 @@ import (
 // RRL is response-rate limiting per source network, after BIND's: a flood
 // of UDP questions from one source (often spoofed, to reflect answers at a
 // victim) gets at most Rate answers a second. Over the limit, every Slip-th
-// answer goes out truncated and empty (TC=1), so a real client retries over
-// TCP, which is not limited; the rest are dropped. TCP is never limited: a
-// TCP client has proved its address.
+// answer goes out truncated and empty (DNS TC=1, Handle's truncated
+// envelope), so a real client retries over TCP; the rest are dropped.
+// Each front end says which transports it limits: the DNS bridge only UDP
+// (a TCP client has proved its address).
 type RRL struct {
 	Rate  float64 // answers per second per source network; burst is Rate too
 	Slip  int     // send every Slip-th limited answer truncated; 0 drops all
