@@ -104,23 +104,40 @@ func Sort(vals []*idresv1.Value) {
 	sort.Slice(vals, func(i, j int) bool { return vals[i].Index < vals[j].Index })
 }
 
-// Filter keeps the values matching any of types (exactly) and any of
-// indexes; an empty list matches everything.
-func Filter(vals []*idresv1.Value, types []string, indexes []uint32) []*idresv1.Value {
+// Filter keeps the values that Selects picks.
+func Filter(vals []*idresv1.Value, types []string, indexes []uint32, mode idresv1.FilterMode) []*idresv1.Value {
 	if len(types) == 0 && len(indexes) == 0 {
 		return vals
 	}
 	out := make([]*idresv1.Value, 0, len(vals))
 	for _, v := range vals {
-		if len(types) > 0 && !slices.Contains(types, v.Type) {
-			continue
+		if Selects(v.Type, v.Index, types, indexes, mode) {
+			out = append(out, v)
 		}
-		if len(indexes) > 0 && !slices.Contains(indexes, v.Index) {
-			continue
-		}
-		out = append(out, v)
 	}
 	return out
+}
+
+// Selects reports whether a value of type typ at index is selected by
+// the type and index lists in mode (see idresv1.FilterMode); empty lists
+// select everything.
+func Selects(typ string, index uint32, types []string, indexes []uint32, mode idresv1.FilterMode) bool {
+	if len(types) == 0 && len(indexes) == 0 {
+		return true
+	}
+	if mode != idresv1.FilterMode_FILTER_MODE_ANY {
+		return (len(types) == 0 || slices.Contains(types, typ)) &&
+			(len(indexes) == 0 || slices.Contains(indexes, index))
+	}
+	if slices.Contains(indexes, index) {
+		return true
+	}
+	for _, t := range types {
+		if strings.EqualFold(t, typ) || strings.HasSuffix(t, ".") && len(typ) > len(t) && strings.EqualFold(t, typ[:len(t)]) {
+			return true
+		}
+	}
+	return false
 }
 
 // Public keeps the values readable by anyone.

@@ -136,28 +136,38 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
-	vals := []*idresv1.Value{v(1, "URL", ""), v(2, "EMAIL", ""), v(3, "URL", ""), v(4, "batch", "")}
+	vals := []*idresv1.Value{v(1, "URL", ""), v(2, "EMAIL", ""), v(3, "URL", ""), v(4, "batch", ""), v(5, "URL.meta", "")}
+	const all, any = idresv1.FilterMode_FILTER_MODE_ALL, idresv1.FilterMode_FILTER_MODE_ANY
 	tests := []struct {
 		name    string
 		types   []string
 		indexes []uint32
 		want    []uint32
+		mode    idresv1.FilterMode
 	}{
-		{"no filter", nil, nil, []uint32{1, 2, 3, 4}},
-		{"one type", []string{"URL"}, nil, []uint32{1, 3}},
-		{"two types", []string{"batch", "EMAIL"}, nil, []uint32{2, 4}},
-		{"type is exact, case and all", []string{"url"}, nil, nil},
-		{"unknown type", []string{"nope"}, nil, nil},
-		{"indexes", nil, []uint32{4, 1}, []uint32{1, 4}},
-		{"missing index", nil, []uint32{9}, nil},
-		{"type and index both must match", []string{"URL"}, []uint32{2, 3}, []uint32{3}},
-		{"type and index disjoint", []string{"EMAIL"}, []uint32{1}, nil},
+		{"no filter", nil, nil, []uint32{1, 2, 3, 4, 5}, all},
+		{"one type", []string{"URL"}, nil, []uint32{1, 3}, all},
+		{"two types", []string{"batch", "EMAIL"}, nil, []uint32{2, 4}, all},
+		{"type is exact, case and all", []string{"url"}, nil, nil, all},
+		{"a trailing dot is no prefix in ALL", []string{"URL."}, nil, nil, all},
+		{"unknown type", []string{"nope"}, nil, nil, all},
+		{"indexes", nil, []uint32{4, 1}, []uint32{1, 4}, all},
+		{"missing index", nil, []uint32{9}, nil, all},
+		{"type and index both must match", []string{"URL"}, []uint32{2, 3}, []uint32{3}, all},
+		{"type and index disjoint", []string{"EMAIL"}, []uint32{1}, nil, all},
+		{"any: no filter", nil, nil, []uint32{1, 2, 3, 4, 5}, any},
+		{"any: type or index", []string{"EMAIL"}, []uint32{1}, []uint32{1, 2}, any},
+		{"any: type in any case", []string{"url"}, nil, []uint32{1, 3}, any},
+		{"any: plain type is no prefix", []string{"URL"}, nil, []uint32{1, 3}, any},
+		{"any: a trailing dot matches subtypes", []string{"url."}, nil, []uint32{5}, any},
+		{"any: the dot alone is not the type", []string{"URL.meta."}, nil, nil, any},
+		{"any: indexes only", nil, []uint32{4}, []uint32{4}, any},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := indexes(value.Filter(vals, tt.types, tt.indexes))
+			got := indexes(value.Filter(vals, tt.types, tt.indexes, tt.mode))
 			if !slices.Equal(got, tt.want) {
-				t.Errorf("Filter(%q, %v) = %v, want %v", tt.types, tt.indexes, got, tt.want)
+				t.Errorf("Filter(%q, %v, %v) = %v, want %v", tt.types, tt.indexes, tt.mode, got, tt.want)
 			}
 		})
 	}

@@ -111,7 +111,7 @@ func (a *Authority) lookup(ctx context.Context, tx *store.Tx, cuts zoneCuts, id 
 	if !private {
 		vals = value.Public(vals)
 	}
-	vals = value.Filter(vals, req.GetTypes(), req.GetIndexes())
+	vals = value.Filter(vals, req.GetTypes(), req.GetIndexes(), req.GetFilter())
 	if len(vals) == 0 {
 		resp.Outcome = idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND
 		resp.Message = "no value matches the type and index filter"
@@ -215,7 +215,7 @@ func (a *Authority) selfOrEmpty() *idresv1.Delegation {
 // serviceAnswer answers a prefix handle from d; negTTL is the answering
 // zone's negative TTL, for a filter that matches nothing (OUT-003).
 func serviceAnswer(resp *idresv1.ResolveResponse, d *idresv1.Delegation, req *idresv1.ResolveRequest, negTTL uint32) *idresv1.ResolveResponse {
-	vals := value.Filter(resolver.ServiceValues(d), req.GetTypes(), req.GetIndexes())
+	vals := value.Filter(resolver.ServiceValues(d), req.GetTypes(), req.GetIndexes(), req.GetFilter())
 	if len(vals) == 0 {
 		resp.Outcome = idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND
 		resp.Ttl = negTTL

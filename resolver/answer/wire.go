@@ -1,8 +1,6 @@
 package answer
 
 import (
-	"slices"
-
 	"google.golang.org/protobuf/encoding/protowire"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
@@ -70,8 +68,7 @@ func wireAnswer(resp *idresv1.ResolveResponse, raw []byte, private bool, req *id
 			return false
 		}
 		if !private && m.publicSet && !m.public ||
-			len(req.GetTypes()) > 0 && !slices.ContainsFunc(req.GetTypes(), func(t string) bool { return t == string(m.typ) }) ||
-			len(req.GetIndexes()) > 0 && !slices.Contains(req.GetIndexes(), m.index) {
+			!value.Selects(string(m.typ), m.index, req.GetTypes(), req.GetIndexes(), req.GetFilter()) {
 			continue
 		}
 		sel = append(sel, v)

@@ -67,6 +67,8 @@ func TestWireAnswerMatchesDecoded(t *testing.T) {
 		{Identifier: "88.100/Mixed", Indexes: []uint32{2, 3}},
 		{Identifier: "88.100/Mixed", Types: []string{"URL"}, Indexes: []uint32{3}},
 		{Identifier: "88.100/Mixed", Types: []string{"nothing"}},
+		{Identifier: "88.100/Mixed", Types: []string{"url"}, Indexes: []uint32{2}, Filter: idresv1.FilterMode_FILTER_MODE_ANY},
+		{Identifier: "88.100/Mixed", Types: []string{"NO."}, Filter: idresv1.FilterMode_FILTER_MODE_ANY},
 		{Identifier: "88.100/private-only"},
 		{Identifier: "88.100/absent"},
 	}

@@ -69,5 +69,8 @@ func checkRequest(req *idresv1.ResolveRequest) error {
 			return fmt.Errorf("%w: index filter 0: indexes start at 1", fault.ErrInvalidArgument)
 		}
 	}
+	if _, ok := idresv1.FilterMode_name[int32(req.GetFilter())]; !ok {
+		return fmt.Errorf("%w: filter mode %d is unknown", fault.ErrInvalidArgument, req.GetFilter())
+	}
 	return nil
 }

@@ -229,7 +229,7 @@ func finish(resp *idresv1.ResolveResponse, ttl uint32, req *idresv1.ResolveReque
 	resp.Authoritative = false
 	resp.Ttl = ttl
 	if resp.Outcome == idresv1.Outcome_OUTCOME_OK && (len(req.GetTypes()) > 0 || len(req.GetIndexes()) > 0) {
-		resp.Values = value.Filter(resp.Values, req.GetTypes(), req.GetIndexes())
+		resp.Values = value.Filter(resp.Values, req.GetTypes(), req.GetIndexes(), req.GetFilter())
 		if len(resp.Values) == 0 {
 			resp.Outcome = idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND
 			resp.Message = "no value matches the type and index filter"

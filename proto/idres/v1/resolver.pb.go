@@ -21,6 +21,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// How a ResolveRequest's type and index lists select values (RES-010).
+type FilterMode int32
+
+const (
+	// A value must match both lists: its type is listed exactly
+	// (case-sensitive) and its index is listed; an empty list matches all.
+	FilterMode_FILTER_MODE_ALL FilterMode = 0
+	// The Handle protocol's rule (RFC 3652 §3.1): a value matches when its
+	// index is listed or its type is; a listed type matches the same type
+	// in any ASCII case, and a listed type ending in "." matches every
+	// type it begins ("URL." matches "URL.meta").
+	FilterMode_FILTER_MODE_ANY FilterMode = 1
+)
+
+// Enum value maps for FilterMode.
+var (
+	FilterMode_name = map[int32]string{
+		0: "FILTER_MODE_ALL",
+		1: "FILTER_MODE_ANY",
+	}
+	FilterMode_value = map[string]int32{
+		"FILTER_MODE_ALL": 0,
+		"FILTER_MODE_ANY": 1,
+	}
+)
+
+func (x FilterMode) Enum() *FilterMode {
+	p := new(FilterMode)
+	*p = x
+	return p
+}
+
+func (x FilterMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FilterMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_idres_v1_resolver_proto_enumTypes[0].Descriptor()
+}
+
+func (FilterMode) Type() protoreflect.EnumType {
+	return &file_idres_v1_resolver_proto_enumTypes[0]
+}
+
+func (x FilterMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FilterMode.Descriptor instead.
+func (FilterMode) EnumDescriptor() ([]byte, []int) {
+	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{0}
+}
+
 // Outcome of a resolution, like a DNS rcode.
 type Outcome int32
 
@@ -81,11 +134,11 @@ func (x Outcome) String() string {
 }
 
 func (Outcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_idres_v1_resolver_proto_enumTypes[0].Descriptor()
+	return file_idres_v1_resolver_proto_enumTypes[1].Descriptor()
 }
 
 func (Outcome) Type() protoreflect.EnumType {
-	return &file_idres_v1_resolver_proto_enumTypes[0]
+	return &file_idres_v1_resolver_proto_enumTypes[1]
 }
 
 func (x Outcome) Number() protoreflect.EnumNumber {
@@ -94,7 +147,7 @@ func (x Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Outcome.Descriptor instead.
 func (Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{0}
+	return file_idres_v1_resolver_proto_rawDescGZIP(), []int{1}
 }
 
 // ResolveStreamRequest carries one or more requests (at most 1000): batching
@@ -297,14 +350,16 @@ type ResolveRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The identifier, "prefix/suffix".
 	Identifier string `protobuf:"bytes,1,opt,name=identifier,proto3" json:"identifier,omitempty"`
-	// Only values of these types (exact, case-sensitive). Empty: all types.
+	// Only values of these types. Empty: all types. How a type matches and
+	// how types combine with indexes is the filter's mode.
 	Types []string `protobuf:"bytes,2,rep,name=types,proto3" json:"types,omitempty"`
-	// Only values at these indexes. Empty: all indexes. Combined with types
-	// as AND.
+	// Only values at these indexes. Empty: all indexes.
 	Indexes []uint32 `protobuf:"varint,3,rep,packed,name=indexes,proto3" json:"indexes,omitempty"`
 	// Ask the node to recurse. A node not configured to recurse answers what
 	// it knows (an answer or a referral).
-	Recursive     bool `protobuf:"varint,4,opt,name=recursive,proto3" json:"recursive,omitempty"`
+	Recursive bool `protobuf:"varint,4,opt,name=recursive,proto3" json:"recursive,omitempty"`
+	// How types and indexes select values.
+	Filter        FilterMode `protobuf:"varint,5,opt,name=filter,proto3,enum=idres.v1.FilterMode" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -365,6 +420,13 @@ func (x *ResolveRequest) GetRecursive() bool {
 		return x.Recursive
 	}
 	return false
+}
+
+func (x *ResolveRequest) GetFilter() FilterMode {
+	if x != nil {
+		return x.Filter
+	}
+	return FilterMode_FILTER_MODE_ALL
 }
 
 type ResolveResponse struct {
@@ -553,14 +615,15 @@ const file_idres_v1_resolver_proto_rawDesc = "" +
 	"\x15TaggedResolveResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x125\n" +
-	"\bresponse\x18\x02 \x01(\v2\x19.idres.v1.ResolveResponseR\bresponse\"~\n" +
+	"\bresponse\x18\x02 \x01(\v2\x19.idres.v1.ResolveResponseR\bresponse\"\xac\x01\n" +
 	"\x0eResolveRequest\x12\x1e\n" +
 	"\n" +
 	"identifier\x18\x01 \x01(\tR\n" +
 	"identifier\x12\x14\n" +
 	"\x05types\x18\x02 \x03(\tR\x05types\x12\x18\n" +
 	"\aindexes\x18\x03 \x03(\rR\aindexes\x12\x1c\n" +
-	"\trecursive\x18\x04 \x01(\bR\trecursive\"\x93\x04\n" +
+	"\trecursive\x18\x04 \x01(\bR\trecursive\x12,\n" +
+	"\x06filter\x18\x05 \x01(\x0e2\x14.idres.v1.FilterModeR\x06filter\"\x93\x04\n" +
 	"\x0fResolveResponse\x12+\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x11.idres.v1.OutcomeR\aoutcome\x12\x1e\n" +
 	"\n" +
@@ -578,7 +641,11 @@ const file_idres_v1_resolver_proto_rawDesc = "" +
 	"\x06serial\x18\v \x01(\x04R\x06serial\x12!\n" +
 	"\fnegative_ttl\x18\f \x01(\rR\vnegativeTtl\x12'\n" +
 	"\x0fhas_identifiers\x18\r \x01(\bR\x0ehasIdentifiers\x12)\n" +
-	"\x10has_subordinates\x18\x0e \x01(\bR\x0fhasSubordinates*\xe9\x01\n" +
+	"\x10has_subordinates\x18\x0e \x01(\bR\x0fhasSubordinates*6\n" +
+	"\n" +
+	"FilterMode\x12\x13\n" +
+	"\x0fFILTER_MODE_ALL\x10\x00\x12\x13\n" +
+	"\x0fFILTER_MODE_ANY\x10\x01*\xe9\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -606,38 +673,40 @@ func file_idres_v1_resolver_proto_rawDescGZIP() []byte {
 	return file_idres_v1_resolver_proto_rawDescData
 }
 
-var file_idres_v1_resolver_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_idres_v1_resolver_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_idres_v1_resolver_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_idres_v1_resolver_proto_goTypes = []any{
-	(Outcome)(0),                  // 0: idres.v1.Outcome
-	(*ResolveStreamRequest)(nil),  // 1: idres.v1.ResolveStreamRequest
-	(*TaggedResolveRequest)(nil),  // 2: idres.v1.TaggedResolveRequest
-	(*ResolveStreamResponse)(nil), // 3: idres.v1.ResolveStreamResponse
-	(*TaggedResolveResponse)(nil), // 4: idres.v1.TaggedResolveResponse
-	(*ResolveRequest)(nil),        // 5: idres.v1.ResolveRequest
-	(*ResolveResponse)(nil),       // 6: idres.v1.ResolveResponse
-	(*Value)(nil),                 // 7: idres.v1.Value
-	(*Delegation)(nil),            // 8: idres.v1.Delegation
-	(*Tombstone)(nil),             // 9: idres.v1.Tombstone
+	(FilterMode)(0),               // 0: idres.v1.FilterMode
+	(Outcome)(0),                  // 1: idres.v1.Outcome
+	(*ResolveStreamRequest)(nil),  // 2: idres.v1.ResolveStreamRequest
+	(*TaggedResolveRequest)(nil),  // 3: idres.v1.TaggedResolveRequest
+	(*ResolveStreamResponse)(nil), // 4: idres.v1.ResolveStreamResponse
+	(*TaggedResolveResponse)(nil), // 5: idres.v1.TaggedResolveResponse
+	(*ResolveRequest)(nil),        // 6: idres.v1.ResolveRequest
+	(*ResolveResponse)(nil),       // 7: idres.v1.ResolveResponse
+	(*Value)(nil),                 // 8: idres.v1.Value
+	(*Delegation)(nil),            // 9: idres.v1.Delegation
+	(*Tombstone)(nil),             // 10: idres.v1.Tombstone
 }
 var file_idres_v1_resolver_proto_depIdxs = []int32{
-	2,  // 0: idres.v1.ResolveStreamRequest.requests:type_name -> idres.v1.TaggedResolveRequest
-	5,  // 1: idres.v1.TaggedResolveRequest.request:type_name -> idres.v1.ResolveRequest
-	4,  // 2: idres.v1.ResolveStreamResponse.responses:type_name -> idres.v1.TaggedResolveResponse
-	6,  // 3: idres.v1.TaggedResolveResponse.response:type_name -> idres.v1.ResolveResponse
-	0,  // 4: idres.v1.ResolveResponse.outcome:type_name -> idres.v1.Outcome
-	7,  // 5: idres.v1.ResolveResponse.values:type_name -> idres.v1.Value
-	8,  // 6: idres.v1.ResolveResponse.referral:type_name -> idres.v1.Delegation
-	9,  // 7: idres.v1.ResolveResponse.tombstone:type_name -> idres.v1.Tombstone
-	5,  // 8: idres.v1.Resolver.Resolve:input_type -> idres.v1.ResolveRequest
-	1,  // 9: idres.v1.Resolver.ResolveStream:input_type -> idres.v1.ResolveStreamRequest
-	6,  // 10: idres.v1.Resolver.Resolve:output_type -> idres.v1.ResolveResponse
-	3,  // 11: idres.v1.Resolver.ResolveStream:output_type -> idres.v1.ResolveStreamResponse
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	3,  // 0: idres.v1.ResolveStreamRequest.requests:type_name -> idres.v1.TaggedResolveRequest
+	6,  // 1: idres.v1.TaggedResolveRequest.request:type_name -> idres.v1.ResolveRequest
+	5,  // 2: idres.v1.ResolveStreamResponse.responses:type_name -> idres.v1.TaggedResolveResponse
+	7,  // 3: idres.v1.TaggedResolveResponse.response:type_name -> idres.v1.ResolveResponse
+	0,  // 4: idres.v1.ResolveRequest.filter:type_name -> idres.v1.FilterMode
+	1,  // 5: idres.v1.ResolveResponse.outcome:type_name -> idres.v1.Outcome
+	8,  // 6: idres.v1.ResolveResponse.values:type_name -> idres.v1.Value
+	9,  // 7: idres.v1.ResolveResponse.referral:type_name -> idres.v1.Delegation
+	10, // 8: idres.v1.ResolveResponse.tombstone:type_name -> idres.v1.Tombstone
+	6,  // 9: idres.v1.Resolver.Resolve:input_type -> idres.v1.ResolveRequest
+	2,  // 10: idres.v1.Resolver.ResolveStream:input_type -> idres.v1.ResolveStreamRequest
+	7,  // 11: idres.v1.Resolver.Resolve:output_type -> idres.v1.ResolveResponse
+	4,  // 12: idres.v1.Resolver.ResolveStream:output_type -> idres.v1.ResolveStreamResponse
+	11, // [11:13] is the sub-list for method output_type
+	9,  // [9:11] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_idres_v1_resolver_proto_init() }
@@ -651,7 +720,7 @@ func file_idres_v1_resolver_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idres_v1_resolver_proto_rawDesc), len(file_idres_v1_resolver_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
