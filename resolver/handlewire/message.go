@@ -380,6 +380,10 @@ func DecodeGenericRequest(body []byte) ([]byte, error) {
 	return h, r.err
 }
 
+// AppendGenericRequest writes the body of a request that names only a
+// handle (hdllib sends "/" in OC_GET_SITEINFO).
+func AppendGenericRequest(b, handle []byte) []byte { return appendBytes(b, handle) }
+
 // AppendGlobalValues writes values as hdllib's root_info file (the
 // values of 0.NA/0.NA a client starts its resolution from): a length, a
 // count and the values.

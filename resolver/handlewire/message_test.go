@@ -58,6 +58,9 @@ func TestDecodesWhatHdllibSends(t *testing.T) {
 				if err != nil || string(h) != "/" {
 					t.Fatalf("site info request handle %q, %v", h, err)
 				}
+				if got := AppendGenericRequest(nil, h); !bytes.Equal(got, m.Body) {
+					t.Fatalf("re-encoded body %x, want %x", got, m.Body)
+				}
 				return
 			}
 			q, err := DecodeResolutionRequest(m.Body)

@@ -143,8 +143,7 @@ func isZeroPrefixedV4(a [16]byte) bool {
 }
 
 // ResolutionSite is the HS_SITE of one server answering resolutions over
-// TCP and UDP on addr's port (and, when httpPort is not 0, Handle
-// messages over HTTP on that port), with an optional public key.
+// TCP and UDP on addr's port, with an optional public key.
 func ResolutionSite(addr netip.AddrPort, serial uint16, publicKey []byte, desc string) SiteInfo {
 	s := SiteInfo{
 		DataFormatVersion: 1, Version: Latest, SerialNumber: serial, Primary: true,
