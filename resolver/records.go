@@ -28,7 +28,8 @@ const (
 // ServiceValues renders a delegation's endpoints as the values of its
 // prefix handle: IDRES_GRPC, then IDRES_DNS, IDRES_HTTP and IDRES_HANDLE,
 // each in preference order, then one HS_SITE per Handle address that is
-// an ip:port; indexes from 1.
+// an ip:port, carrying the delegation's Handle public key (with which
+// the child signs certified answers); indexes from 1.
 func ServiceValues(d *idresv1.Delegation) []*idresv1.Value {
 	ttl := d.GetTtl()
 	if d.Ttl == nil {
@@ -52,7 +53,7 @@ func ServiceValues(d *idresv1.Delegation) []*idresv1.Value {
 		if err != nil {
 			continue // not a site address: the IDRES_HANDLE value says it
 		}
-		site := handlewire.ResolutionSite(ap, 1, nil, "")
+		site := handlewire.ResolutionSite(ap, 1, d.HandlePublicKey, "")
 		out = append(out, &idresv1.Value{
 			Index: uint32(len(out) + 1), Type: TypeSite, Data: handlewire.AppendSiteInfo(nil, &site),
 			Ttl: proto.Uint32(ttl), PublicRead: proto.Bool(true), Timestamp: d.Updated,

@@ -3,18 +3,20 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/resolver/client"
+	"github.com/idres/idres/resolver/handlewire"
 )
 
 func init() {
 	register(&command{
 		Name:    "delegate",
-		Usage:   "PREFIX --grpc ADDR[,ADDR] [--dns ADDR[,ADDR]] [--http URL[,URL]] [--handle IP:PORT[,IP:PORT]] [--ttl S]",
+		Usage:   "PREFIX --grpc ADDR[,ADDR] [--dns ADDR[,ADDR]] [--http URL[,URL]] [--handle IP:PORT[,IP:PORT] [--handle-key PUBFILE]] [--ttl S]",
 		Summary: "hand a child prefix of a zone held by the node to other nodes (creates or replaces)",
 		Run:     runDelegate,
 	})
@@ -53,6 +55,7 @@ func runDelegate(ctx context.Context, e *env, args []string) int {
 	fs.Var(&dnss, "dns", "DNS bridge `host[:port]` of the child's nodes")
 	fs.Var(&https, "http", "HTTP gateway base `URL` of the child's nodes")
 	fs.Var(&handles, "handle", "Handle-protocol `ip:port` of the child's nodes (each becomes an HS_SITE of the prefix handle)")
+	handleKey := fs.String("handle-key", "", "the child's Handle public key `file` (PEM PUBLIC KEY, or a HANDLE.NET pubkey.bin), published in each HS_SITE so Handle clients verify the child's signed answers")
 	ttl := fs.Uint("ttl", 0, "seconds resolvers may cache the referral (0: the node's default, 86400)")
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
@@ -70,6 +73,15 @@ func runDelegate(ctx context.Context, e *env, args []string) int {
 			return e.usageError("--ttl %d is too large", *ttl)
 		}
 		d.Ttl = proto.Uint32(uint32(*ttl))
+	}
+	if *handleKey != "" {
+		raw, err := os.ReadFile(*handleKey)
+		if err != nil {
+			return e.usageError("--handle-key: %v", err)
+		}
+		if d.HandlePublicKey, err = handlewire.ParsePublicKeyFile(raw); err != nil {
+			return e.usageError("--handle-key %s: %v", *handleKey, err)
+		}
 	}
 	return e.withClient(ctx, func(ctx context.Context, c *client.Client) int {
 		got, err := c.SetDelegation(ctx, &idresv1.SetDelegationRequest{Delegation: d})

@@ -1,6 +1,7 @@
 package registrar
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/registry/store"
 	"github.com/idres/idres/registry/value"
+	"github.com/idres/idres/resolver/handlewire"
 )
 
 // Delegation limits (HIER-005).
@@ -217,6 +219,14 @@ func checkDelegation(d *idresv1.Delegation) (*idresv1.Delegation, error) {
 			seen[a] = true
 		}
 	}
+	if len(d.HandlePublicKey) > 0 {
+		if len(d.Handle) == 0 {
+			return nil, fmt.Errorf("%w: delegation of %q has a handle public key but no handle endpoint to publish it with", fault.ErrInvalidArgument, d.Prefix)
+		}
+		if _, err := handlewire.DecodePublicKey(d.HandlePublicKey); err != nil {
+			return nil, fmt.Errorf("%w: handle public key: %v", fault.ErrInvalidArgument, err)
+		}
+	}
 	rec := &idresv1.Delegation{
 		Prefix: d.Prefix,
 		Grpc:   append([]string(nil), d.Grpc...),
@@ -224,6 +234,8 @@ func checkDelegation(d *idresv1.Delegation) (*idresv1.Delegation, error) {
 		Http:   append([]string(nil), d.Http...),
 		Handle: append([]string(nil), d.Handle...),
 		Ttl:    d.Ttl,
+
+		HandlePublicKey: bytes.Clone(d.HandlePublicKey),
 	}
 	if rec.Ttl == nil {
 		rec.Ttl = proto.Uint32(value.DefaultTTL)

@@ -284,9 +284,15 @@ type Delegation struct {
 	// Handle-protocol addresses (ip:port, TCP and UDP) of the child's
 	// nodes, most preferred first. Each becomes an HS_SITE value of the
 	// prefix handle, so stock Handle clients find the child.
-	Handle        []string `protobuf:"bytes,8,rep,name=handle,proto3" json:"handle,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Handle []string `protobuf:"bytes,8,rep,name=handle,proto3" json:"handle,omitempty"`
+	// The Handle public key (RFC 3652's encoding: RSA_PUB_KEY or
+	// DSA_PUB_KEY) with which the child's Handle servers sign answers to
+	// requests that set the certify flag. It is published in each HS_SITE
+	// value, so hdllib verifies the child's signed answers with it. Empty:
+	// no key published.
+	HandlePublicKey []byte `protobuf:"bytes,9,opt,name=handle_public_key,json=handlePublicKey,proto3" json:"handle_public_key,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Delegation) Reset() {
@@ -371,6 +377,13 @@ func (x *Delegation) GetUpdated() *timestamppb.Timestamp {
 func (x *Delegation) GetHandle() []string {
 	if x != nil {
 		return x.Handle
+	}
+	return nil
+}
+
+func (x *Delegation) GetHandlePublicKey() []byte {
+	if x != nil {
+		return x.HandlePublicKey
 	}
 	return nil
 }
@@ -567,7 +580,7 @@ const file_idres_v1_types_proto_rawDesc = "" +
 	"\aupdated\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\x12&\n" +
 	"\fnegative_ttl\x18\x04 \x01(\rH\x00R\vnegativeTtl\x88\x01\x01\x12)\n" +
 	"\x10identifier_count\x18\x05 \x01(\x04R\x0fidentifierCountB\x0f\n" +
-	"\r_negative_ttl\"\x81\x02\n" +
+	"\r_negative_ttl\"\xad\x02\n" +
 	"\n" +
 	"Delegation\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x12\n" +
@@ -577,7 +590,8 @@ const file_idres_v1_types_proto_rawDesc = "" +
 	"\x03ttl\x18\x05 \x01(\rH\x00R\x03ttl\x88\x01\x01\x124\n" +
 	"\acreated\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x124\n" +
 	"\aupdated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\x12\x16\n" +
-	"\x06handle\x18\b \x03(\tR\x06handleB\x06\n" +
+	"\x06handle\x18\b \x03(\tR\x06handle\x12*\n" +
+	"\x11handle_public_key\x18\t \x01(\fR\x0fhandlePublicKeyB\x06\n" +
 	"\x04_ttl\"\xd0\x01\n" +
 	"\aPattern\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x18\n" +
