@@ -46,6 +46,7 @@ var layers = map[string]string{
 	"resolver/dnsname":            "frontend",
 	"resolver/ratelimit":          "frontend",
 	"resolver/client":             "client",
+	"resolver/handleclient":       "client",
 }
 
 // mayImport lists, per layer, the layers its packages may import.
@@ -77,6 +78,7 @@ var noStorageEngine = []string{
 	"resolver/recursive",
 	"resolver/cache",
 	"resolver/client",
+	"resolver/handleclient",
 }
 
 type pkg struct {
