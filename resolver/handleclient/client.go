@@ -97,8 +97,11 @@ type Answer struct {
 	// first), checked against the request; nil when it carried none.
 	Digest []byte
 	// Credential is the answer's credential section (a signature when
-	// Certify was asked), unverified; nil when empty.
+	// Certify was asked), unverified; nil when empty. Verify checks it.
 	Credential []byte
+	// Signed is the answer's header and body as received: what its
+	// signature covers.
+	Signed []byte
 	// ViaTCP reports that a UDP answer came back truncated and the
 	// request was asked again over TCP.
 	ViaTCP bool
@@ -192,7 +195,7 @@ type reply struct {
 
 func (r *reply) answer(asked string) *Answer {
 	return &Answer{RC: r.msg.ResponseCode, Handle: asked, Version: r.env.Version, OpFlags: r.msg.OpFlags,
-		Digest: r.digest, Credential: r.msg.Credential, ViaTCP: r.viaTCP}
+		Digest: r.digest, Credential: r.msg.Credential, Signed: r.msg.Signed, ViaTCP: r.viaTCP}
 }
 
 func (c *Client) version() (handlewire.Version, error) {
