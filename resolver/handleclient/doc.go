@@ -16,7 +16,7 @@
 // failures to get a well-formed answer: unreachable server, deadline,
 // malformed or expired message, an answer to another request.
 //
-// The client never follows referrals and does not verify signatures: a
-// certified answer's credential section is returned as it came (the
-// signature check belongs with handlewire's credential code).
+// The client never follows referrals. A certified answer (Certify) comes
+// back with its credential section unverified; Answer.Verify checks the
+// signature with a server key the caller chooses (verify.go).
 package handleclient
