@@ -68,6 +68,9 @@ func (s *Service) CreatePrefix(ctx context.Context, req *idresv1.CreatePrefixReq
 	if rec.NegativeTtl == nil {
 		rec.NegativeTtl = proto.Uint32(value.DefaultNegTTL)
 	}
+	if *rec.NegativeTtl > value.MaxTTL {
+		return nil, fmt.Errorf("%w: negative ttl %d is more than %d (RFC 2181)", fault.ErrInvalidArgument, *rec.NegativeTtl, value.MaxTTL)
+	}
 	err := s.update(ctx, "CreatePrefix", func(tx *store.Tx, ch *change) error {
 		ch.target, ch.prefix, ch.after = rec.Prefix, ident.Fold(rec.Prefix), rec
 		return tx.CreatePrefix(rec)

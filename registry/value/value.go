@@ -23,6 +23,9 @@ const (
 	ReservedHS    = "HS_"
 	ReservedIDRES = "IDRES_"
 	MaxIndex      = 1<<31 - 1
+	// MaxTTL is RFC 2181's bound on a TTL: a larger one means "never
+	// expire" to some resolvers and is negative to others.
+	MaxTTL        = 1<<31 - 1
 	defaultPublic = true
 )
 
@@ -52,6 +55,9 @@ func Check(v *idresv1.Value, allowReserved bool) error {
 	}
 	if len(v.Data) > MaxDataLen {
 		return fmt.Errorf("%w: index %d: data is %d bytes, more than %d", ErrInvalid, v.Index, len(v.Data), MaxDataLen)
+	}
+	if v.Ttl != nil && *v.Ttl > MaxTTL {
+		return fmt.Errorf("%w: index %d: ttl %d is more than %d (RFC 2181)", ErrInvalid, v.Index, *v.Ttl, MaxTTL)
 	}
 	return nil
 }
