@@ -12,6 +12,7 @@ package ident
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -99,6 +100,9 @@ func Parse(s string) (ID, error) {
 		if isControl(r) {
 			return fail("suffix", slash+1+i, "control character %U not allowed", r)
 		}
+		if isInvisible(r) {
+			return fail("suffix", slash+1+i, "invisible or bidirectional-control character %U not allowed", r)
+		}
 	}
 	suffix = norm.NFC.String(suffix)
 	if len(suffix) > MaxSuffixLen {
@@ -176,6 +180,16 @@ func isSegmentByte(c byte) bool {
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f }
+
+// isInvisible reports format characters (Cf: zero-width spaces and
+// joiners, the bidirectional controls U+202A..U+202E and U+2066..U+2069,
+// the BOM, the soft hyphen) and the other default-ignorable code points
+// (Hangul fillers and the like). UTS #39 restricts them in identifiers:
+// they make two identifiers that look alike differ, and U+202E makes one
+// read backwards.
+func isInvisible(r rune) bool {
+	return r >= 0xad && (unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r))
+}
 
 // Fold lowercases ASCII letters only; non-ASCII compares exactly after NFC.
 func Fold(s string) string {
