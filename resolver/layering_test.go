@@ -45,6 +45,7 @@ var layers = map[string]string{
 	"resolver/cache":              "frontend",
 	"resolver/dnsname":            "frontend",
 	"resolver/ratelimit":          "frontend",
+	"resolver/handleserver":       "frontend",
 	"resolver/client":             "client",
 	"resolver/handleclient":       "client",
 }
@@ -75,6 +76,7 @@ var noStorageEngine = []string{
 	"resolver",
 	"resolver/dnsbridge",
 	"resolver/httpgw",
+	"resolver/handleserver",
 	"resolver/recursive",
 	"resolver/cache",
 	"resolver/client",

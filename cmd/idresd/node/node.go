@@ -30,6 +30,7 @@ import (
 	"github.com/idres/idres/resolver/answer"
 	"github.com/idres/idres/resolver/dnsbridge"
 	"github.com/idres/idres/resolver/grpcserver"
+	"github.com/idres/idres/resolver/handleserver"
 	"github.com/idres/idres/resolver/recursive"
 )
 
@@ -64,6 +65,14 @@ type Config struct {
 	// 0 is off. DNSSlip: every DNSSlip-th limited answer goes out truncated.
 	DNSRateLimit float64
 	DNSSlip      int
+	// HandleAddr, when set, runs the Handle-protocol server on this
+	// UDP+TCP address (handle.go).
+	HandleAddr string
+	// HandleRateLimit limits Handle requests per source network a second,
+	// over UDP (answers dropped, every HandleSlip-th sent truncated) and,
+	// counted apart, over TCP (answered RC_SERVER_TOO_BUSY); 0 is off.
+	HandleRateLimit float64
+	HandleSlip      int
 	// HTTPAddr, when set, runs the HTTP gateway on this TCP address (http.go).
 	HTTPAddr string
 	// HTTPURL is the gateway's public base URL, advertised in the node's
@@ -86,6 +95,7 @@ type Node struct {
 	limiter   *grpcserver.RateLimiter // per-credential rate (security.go)
 	walker    *recursive.Walker       // nil unless recursive
 	dns       *dnsbridge.Server       // nil unless Config.DNSAddr
+	handle    *handleserver.Server    // nil unless Config.HandleAddr
 	httpLis   net.Listener            // nil unless Config.HTTPAddr
 	httpSrv   *http.Server
 	httpURL   string
@@ -173,6 +183,9 @@ func Start(cfg Config) (n *Node, err error) {
 	if err := n.startDNS(authority.Self, res); err != nil {
 		return nil, err
 	}
+	if err := n.startHandle(authority.Self, res); err != nil {
+		return nil, err
+	}
 	if err := n.listenHTTP(authority.Self); err != nil {
 		return nil, err
 	}
@@ -209,12 +222,15 @@ func Start(cfg Config) (n *Node, err error) {
 // GRPCAddr is the address the gRPC listener is bound to.
 func (n *Node) GRPCAddr() string { return n.grpcLis.Addr().String() }
 
-// Endpoints maps each running listener's kind ("grpc", "dns", "http") to
+// Endpoints maps each running listener's kind ("grpc", "dns", "handle", "http") to
 // its bound address, for --ready-file and tests.
 func (n *Node) Endpoints() map[string]string {
 	eps := map[string]string{"grpc": n.GRPCAddr()}
 	if n.dns != nil {
 		eps["dns"] = n.DNSAddr()
+	}
+	if n.handle != nil {
+		eps["handle"] = n.HandleAddr()
 	}
 	if n.httpLis != nil {
 		eps["http"] = n.HTTPAddr()
@@ -266,6 +282,9 @@ func (n *Node) Stop(ctx context.Context) error {
 			n.walker.Close()
 		}
 		if err := n.stopDNS(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := n.stopHandle(ctx); err != nil {
 			errs = append(errs, err)
 		}
 		if n.store != nil {
