@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,6 +83,12 @@ func (h *Handler) Answer(req *dns.Msg) (m *dns.Msg) {
 	m.SetReply(req)
 	m.RecursionAvailable = h.recursive
 	m.Compress = true
+	if !oneOPTAtMost(req) {
+		// RFC 6891 §6.1.1: more than one OPT, or one outside the
+		// additional section, is FORMERR (answered without OPT).
+		m.Rcode = dns.RcodeFormatError
+		return m
+	}
 	opt := req.IsEdns0()
 	if opt != nil {
 		m.SetEdns0(AdvertisedUDPSize, opt.Do())
@@ -126,6 +133,22 @@ func (h *Handler) Answer(req *dns.Msg) (m *dns.Msg) {
 		return failure(req, dns.RcodeServerFailure)
 	}
 	return m
+}
+
+// oneOPTAtMost reports whether req has at most one OPT record, in its
+// additional section.
+func oneOPTAtMost(req *dns.Msg) bool {
+	isOPT := func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeOPT }
+	if slices.ContainsFunc(req.Answer, isOPT) || slices.ContainsFunc(req.Ns, isOPT) {
+		return false
+	}
+	n := 0
+	for _, rr := range req.Extra {
+		if isOPT(rr) {
+			n++
+		}
+	}
+	return n <= 1
 }
 
 // failure is a bare reply with rcode.

@@ -131,3 +131,41 @@ func TestMalformedTCP(t *testing.T) {
 		t.Fatalf("rcode %s, want FORMERR", dns.RcodeToString[rc])
 	}
 }
+
+// TestOPTOutOfPlace: a query with two OPT records, or with one outside
+// the additional section, is FORMERR (RFC 6891 §6.1.1), over UDP and TCP.
+func TestOPTOutOfPlace(t *testing.T) {
+	b := startBridge(t)
+	opt := func() *dns.OPT {
+		o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+		o.SetUDPSize(1232)
+		return o
+	}
+	for _, tc := range []struct {
+		name  string
+		build func(m *dns.Msg)
+	}{
+		{"two OPT records", func(m *dns.Msg) { m.Extra = []dns.RR{opt(), opt()} }},
+		{"OPT in the authority section", func(m *dns.Msg) { m.Ns = []dns.RR{opt()} }},
+		{"OPT in the answer section", func(m *dns.Msg) { m.Answer = []dns.RR{opt()} }},
+	} {
+		for _, network := range []string{"udp", "tcp"} {
+			t.Run(tc.name+"/"+network, func(t *testing.T) {
+				q := new(dns.Msg)
+				q.SetQuestion(part42, dns.TypeTXT)
+				tc.build(q)
+				c := &dns.Client{Net: network, Timeout: 2 * time.Second}
+				r, _, err := c.Exchange(q, b.addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Rcode != dns.RcodeFormatError || r.Id != q.Id {
+					t.Fatalf("rcode %s id %d, want FORMERR id %d", dns.RcodeToString[r.Rcode], r.Id, q.Id)
+				}
+				if len(r.Answer) != 0 {
+					t.Fatalf("answer %v to a malformed query", r.Answer)
+				}
+			})
+		}
+	}
+}
