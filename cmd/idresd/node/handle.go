@@ -20,7 +20,9 @@ import (
 // OC_GET_SITEINFO answers.
 //
 // Like the DNS bridge it answers through res: the authority, or on a
-// recursive node the walker.
+// recursive node the walker. The node's Handle key (handlekey.go) signs
+// answers to requests with the certify flag; its public half is the
+// server key of the node's HS_SITE, so hdllib verifies them.
 func (n *Node) startHandle(self *idresv1.Delegation, res resolver.Resolver) error {
 	if n.cfg.HandleAddr == "" {
 		return nil
@@ -35,8 +37,13 @@ func (n *Node) startHandle(self *idresv1.Delegation, res resolver.Resolver) erro
 		srv.Shutdown(context.Background())
 		return fmt.Errorf("Handle server metrics: %w", err)
 	}
-	site := handlewire.ResolutionSite(srv.AddrPort(), 1, nil, "idres node")
-	cfg := handleserver.Config{Resolver: res, Recursive: n.cfg.Recursive.Enabled(), Site: &site, Logger: n.log, Now: n.cfg.Now, Observe: observe}
+	if err := n.loadHandleKey(self); err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	site := handlewire.ResolutionSite(srv.AddrPort(), 1, n.handleKey.public, "idres node")
+	cfg := handleserver.Config{Resolver: res, Recursive: n.cfg.Recursive.Enabled(), Site: &site, Logger: n.log, Now: n.cfg.Now, Observe: observe,
+		Credential: n.handleKey.Credential}
 	if n.cfg.HandleRateLimit > 0 {
 		cfg.RateLimit = ratelimit.NewRRL(n.cfg.HandleRateLimit, n.cfg.HandleSlip)
 		cfg.TCPRateLimit = ratelimit.NewRRL(n.cfg.HandleRateLimit, 0)

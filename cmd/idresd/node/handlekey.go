@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/resolver/handlewire"
 )
 
@@ -135,4 +136,30 @@ func createHandleKey(path string) ([]byte, error) {
 // handleserver.Config.Credential of the node.
 func (s *handleSigner) Credential(v handlewire.Version, signed []byte) ([]byte, error) {
 	return handlewire.Sign(s.key, v, signed)
+}
+
+// loadHandleKey loads the node's Handle key (Config.HandleKey, or the
+// data directory's, created on first start) and publishes its public
+// half in self, the node's own delegation: every HS_SITE of the node's
+// prefix handles then carries it.
+func (n *Node) loadHandleKey(self *idresv1.Delegation) error {
+	s, err := loadHandleKey(n.cfg.HandleKey, n.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if s.created {
+		n.log.Info("created the node's Handle signing key; its public half is in the node's HS_SITE", "file", s.path)
+	}
+	n.handleKey = s
+	self.HandlePublicKey = s.public
+	return nil
+}
+
+// HandleKeyPath is the file of the key the Handle server signs with, ""
+// when the Handle server is not running.
+func (n *Node) HandleKeyPath() string {
+	if n.handleKey == nil {
+		return ""
+	}
+	return n.handleKey.path
 }

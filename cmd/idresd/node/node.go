@@ -73,6 +73,10 @@ type Config struct {
 	// counted apart, over TCP (answered RC_SERVER_TOO_BUSY); 0 is off.
 	HandleRateLimit float64
 	HandleSlip      int
+	// HandleKey is the file of the key the Handle server signs certified
+	// answers with (PEM PKCS #8 RSA); "" means DataDir/handle.key,
+	// generated on the first start with HandleAddr (handlekey.go).
+	HandleKey string
 	// HTTPAddr, when set, runs the HTTP gateway on this TCP address (http.go).
 	HTTPAddr string
 	// HTTPURL is the gateway's public base URL, advertised in the node's
@@ -96,6 +100,7 @@ type Node struct {
 	walker    *recursive.Walker       // nil unless recursive
 	dns       *dnsbridge.Server       // nil unless Config.DNSAddr
 	handle    *handleserver.Server    // nil unless Config.HandleAddr
+	handleKey *handleSigner           // nil unless Config.HandleAddr (handlekey.go)
 	httpLis   net.Listener            // nil unless Config.HTTPAddr
 	httpSrv   *http.Server
 	httpURL   string
