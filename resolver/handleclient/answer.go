@@ -45,6 +45,9 @@ func Outcome(rc uint32) idresv1.Outcome {
 // server's text, since the API has no field for a response code.
 func (a *Answer) Response() *idresv1.ResolveResponse {
 	r := &idresv1.ResolveResponse{Outcome: Outcome(a.RC), Identifier: a.Handle, Authoritative: a.OpFlags&handlewire.FlagAuthoritative != 0}
+	if a.asked != "" && r.Outcome == idresv1.Outcome_OUTCOME_REFERRAL {
+		r.Identifier = a.asked // as idres answers a referral: the identifier asked
+	}
 	if a.RC != handlewire.RCSuccess {
 		r.Message = "Handle response " + handlewire.RCName(a.RC)
 		if a.Message != "" {
@@ -128,6 +131,11 @@ func referral(a *Answer) *idresv1.Delegation {
 			}
 			for _, addr := range SiteAddrs(&s, handlewire.TransportTCP) {
 				addHandle(addr.String())
+			}
+			for _, srv := range s.Servers {
+				if len(d.HandlePublicKey) == 0 && len(srv.PublicKey) > 0 {
+					d.HandlePublicKey = srv.PublicKey
+				}
 			}
 		}
 	}

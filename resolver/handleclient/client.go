@@ -105,6 +105,8 @@ type Answer struct {
 	// ViaTCP reports that a UDP answer came back truncated and the
 	// request was asked again over TCP.
 	ViaTCP bool
+
+	asked string // the handle of the request
 }
 
 // RCError is a non-success answer where the call needs success
@@ -194,7 +196,7 @@ type reply struct {
 }
 
 func (r *reply) answer(asked string) *Answer {
-	return &Answer{RC: r.msg.ResponseCode, Handle: asked, Version: r.env.Version, OpFlags: r.msg.OpFlags,
+	return &Answer{RC: r.msg.ResponseCode, Handle: asked, asked: asked, Version: r.env.Version, OpFlags: r.msg.OpFlags,
 		Digest: r.digest, Credential: r.msg.Credential, Signed: r.msg.Signed, ViaTCP: r.viaTCP}
 }
 
