@@ -29,7 +29,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "bench",
-		Usage:   "resolve|stream|import|dns|gen [flags]",
+		Usage:   "resolve|stream|import|dns|handle|gen [flags]",
 		Summary: "load generator: throughput and latency percentiles of a node (see idres bench MODE -h)",
 		Run:     runBench,
 	})
@@ -89,15 +89,16 @@ type benchOpts struct {
 	dnsServer   string
 	replace     bool
 	sortWindow  int
+	udp         bool
 }
 
 func runBench(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
-		return e.usageError("want a mode: resolve, stream, import, dns or gen")
+		return e.usageError("want a mode: resolve, stream, import, dns, handle or gen")
 	}
 	mode := args[0]
 	if mode == "-h" || mode == "--help" {
-		fmt.Fprintln(e.Stdout, "usage: idres bench resolve|stream|import|dns|gen [flags]; idres bench MODE -h lists a mode's flags")
+		fmt.Fprintln(e.Stdout, "usage: idres bench resolve|stream|import|dns|handle|gen [flags]; idres bench MODE -h lists a mode's flags")
 		return exitOK
 	}
 	fs := e.flags()
@@ -106,13 +107,16 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	fs.Uint64Var(&o.count, "count", 0, "stop after this many operations (0: run for --duration)")
 	fs.Float64Var(&o.rate, "rate", 0, "target operations per second over all workers (0: as fast as possible)")
 	fs.IntVar(&o.conns, "conns", 1, "connections (gRPC) or sockets (dns); streams for stream mode")
-	fs.IntVar(&o.concurrency, "concurrency", 8, "concurrent calls per connection")
+	fs.IntVar(&o.concurrency, "concurrency", 8, "concurrent calls per connection (handle: connections, one call at a time each)")
+	fs.IntVar(&o.concurrency, "c", 8, "short for --concurrency")
 	fs.StringVar(&o.prefix, "prefix", "88.100", "prefix of the generated identifiers PREFIX/item-N")
 	fs.IntVar(&o.ids, "ids", 1000, "identifiers to draw from: PREFIX/item-0 .. item-(ids-1)")
 	fs.BoolVar(&o.seq, "seq", false, "ask item-0, item-1, ... in turn instead of at random (each once with --count ids)")
 	fs.BoolVar(&o.recursive, "recursive", false, "set recursive on each request")
 	fs.IntVar(&o.batch, "batch", 100, "stream: identifiers per message; import: identifiers per transaction")
-	fs.StringVar(&o.file, "file", "", "import: JSONL or CSV file to import (default: generate); dns: query file (\"NAME TYPE\" lines, dnsperf format)")
+	fs.StringVar(&o.file, "file", "", "import: JSONL or CSV file to import (default: generate); dns: query file (\"NAME TYPE\" lines, dnsperf format); handle: identifiers, one a line, or bench gen's JSON lines (default: --prefix/--ids)")
+	fs.StringVar(&o.file, "f", "", "short for --file")
+	fs.BoolVar(&o.udp, "udp", false, "handle: ask over UDP (--server is the Handle server's host:port)")
 	fs.StringVar(&o.dnsServer, "dns-server", "127.0.0.1:53", "dns: server address host:port")
 	fs.BoolVar(&o.replace, "replace", false, "import: create-or-replace")
 	fs.IntVar(&o.sortWindow, "sort-window", client.DefaultSortWindow, "import: as for idres import")
@@ -154,8 +158,13 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		rep, err = e.benchImport(ctx, o)
 	case "dns":
 		rep, err = e.benchDNS(ctx, o)
+	case "handle":
+		if !e.serverSet {
+			return e.usageError("handle: --server HOST:PORT of the Handle server is required")
+		}
+		rep, err = e.benchHandle(ctx, o)
 	default:
-		return e.usageError("unknown mode %q (resolve, stream, import, dns or gen)", mode)
+		return e.usageError("unknown mode %q (resolve, stream, import, dns, handle or gen)", mode)
 	}
 	if err != nil {
 		return e.fail(err)
@@ -249,17 +258,29 @@ func (b *budget) take(n uint64) uint64 {
 	return b.limit - (after - n)
 }
 
-// picker chooses identifiers: at random, or in turn with --seq.
+// picker chooses identifiers, those of list or else PREFIX/item-N below
+// --ids: at random, or in turn with --seq.
 type picker struct {
 	o    benchOpts
+	list []string
 	next atomic.Uint64
 }
 
 func (p *picker) pick(r *rand.Rand) string {
-	if p.o.seq {
-		return benchID(p.o.prefix, int(p.next.Add(1)-1)%p.o.ids)
+	n := p.o.ids
+	if p.list != nil {
+		n = len(p.list)
 	}
-	return benchID(p.o.prefix, r.IntN(p.o.ids))
+	var i int
+	if p.o.seq {
+		i = int(p.next.Add(1)-1) % n
+	} else {
+		i = r.IntN(n)
+	}
+	if p.list != nil {
+		return p.list[i]
+	}
+	return benchID(p.o.prefix, i)
 }
 
 // worker results, merged at the end.

@@ -23,6 +23,19 @@ type env struct {
 	Getenv         func(string) string
 
 	cmd *command // the command being run, for usage messages
+	// serverSet: --server was on the command line (not its default or
+	// $IDRES_SERVER), which the Handle commands require, since the
+	// default names a gRPC port.
+	serverSet bool
+}
+
+// noteServerFlag records whether fs parsed --server.
+func (e *env) noteServerFlag(fs *flag.FlagSet) {
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "server" {
+			e.serverSet = true
+		}
+	})
 }
 
 func newEnv(stdout, stderr io.Writer, getenv func(string) string) *env {
@@ -67,6 +80,7 @@ func (e *env) parse(fs *flag.FlagSet, args []string, synopsis string) ([]string,
 			}
 			return nil, err
 		}
+		e.noteServerFlag(fs)
 		consumed := len(args) - len(fs.Args())
 		if consumed > 0 && args[consumed-1] == "--" && (consumed < 2 || !needsValue(fs, args[consumed-2])) {
 			pos = append(pos, fs.Args()...)

@@ -88,6 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		return e.usageError("%v", err)
 	}
+	e.noteServerFlag(fs)
 	rest := fs.Args()
 	if len(rest) == 0 {
 		e.usage(e.Stderr)

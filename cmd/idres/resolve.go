@@ -11,7 +11,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "resolve",
-		Usage:   "ID [--type T]... [--index N]... [--recursive] [--trace] | --stream -f FILE",
+		Usage:   "ID [--type T]... [--index N]... [--recursive] [--trace] | --stream -f FILE | --handle HOST:PORT [--udp] ID",
 		Summary: "resolve an identifier (no credential needed)",
 		Run:     runResolve,
 	})
@@ -45,9 +45,23 @@ func runResolve(ctx context.Context, e *env, args []string) int {
 	recursive := fs.Bool("recursive", false, "ask the node to follow referrals")
 	sf := bindStreamFlags(fs)
 	trace := fs.Bool("trace", false, "walk the referrals from --server yourself and print each step (like dig +trace)")
+	handle := fs.String("handle", "", "ask this Handle-protocol server `host:port` (RFC 3652: idresd --handle, CNRI HANDLE.NET) instead of --server; a value matches a --type or an --index")
+	udp := fs.Bool("udp", false, "with --handle: ask over UDP (a truncated answer is asked again over TCP)")
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
 		return code
+	}
+	if *handle != "" {
+		if *sf.on || *trace || *recursive {
+			return e.usageError("--handle asks one identifier at a Handle server: not with --stream, --trace or --recursive")
+		}
+		if len(pos) != 1 {
+			return e.usageError("want exactly one identifier, got %d arguments", len(pos))
+		}
+		return runResolveHandle(ctx, e, *handle, *udp, pos[0], types, indexes)
+	}
+	if *udp {
+		return e.usageError("--udp goes with --handle")
 	}
 	if *sf.on {
 		if len(pos) != 0 {
