@@ -20,8 +20,8 @@ import (
 func init() {
 	register(&command{
 		Name:    "handle",
-		Usage:   "fetch|root-info --server HOST:PORT ...",
-		Summary: "talk to any Handle-protocol server (RFC 3652; idresd --handle or CNRI HANDLE.NET): fetch identifiers for idres import, write hdllib's root_info",
+		Usage:   "fetch|root-info|siteinfo --server HOST:PORT ...",
+		Summary: "talk to any Handle-protocol server (RFC 3652; idresd --handle or CNRI HANDLE.NET): fetch identifiers for idres import, write hdllib's root_info or a site file (siteinfo.bin)",
 		Run:     runHandle,
 	})
 }
@@ -64,19 +64,43 @@ func (e *env) handleFail(addr string, err error) int {
 
 // runResolveHandle is `idres resolve --handle ADDR`: the answer printed
 // as idres resolve prints one, with the same exit codes.
-func runResolveHandle(ctx context.Context, e *env, addr string, udp bool, id string, types []string, indexes []uint32) int {
+func runResolveHandle(ctx context.Context, e *env, addr string, udp bool, verify handleVerify, id string, types []string, indexes []uint32) int {
 	c := e.handleClient(addr, udp)
 	defer c.Close()
+	var key []byte
+	var keyFrom string
+	if *verify.on {
+		// Every request asks for a signed answer (the certify flag).
+		c.Certify = true
+		var err error
+		if key, keyFrom, err = verify.key(ctx, e, c); err != nil {
+			return e.handleFail(addr, err)
+		}
+	}
 	cctx, cancel := e.call(ctx)
 	defer cancel()
 	a, err := c.Resolve(cctx, id, types, indexes)
 	if err != nil {
 		return e.handleFail(addr, err)
 	}
+	note := ""
+	if *verify.on {
+		var code int
+		var ok bool
+		if note, code, ok = verify.verified(e, addr, a, key, keyFrom); !ok {
+			return code
+		}
+	}
 	resp := a.Response()
 	if e.JSON {
+		if note != "" {
+			fmt.Fprintln(e.Stderr, note)
+		}
 		e.printJSON(resp)
 	} else {
+		if note != "" {
+			fmt.Fprintln(e.Stdout, note)
+		}
 		printHandleAnswer(e.Stdout, a, resp, udp)
 	}
 	return outcomeExit(resp.GetOutcome())

@@ -11,7 +11,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "resolve",
-		Usage:   "ID [--type T]... [--index N]... [--recursive] [--trace] | --stream -f FILE | --handle HOST:PORT [--udp] ID",
+		Usage:   "ID [--type T]... [--index N]... [--recursive] [--trace] | --stream -f FILE | --handle HOST:PORT [--udp] [--verify [--site FILE]] ID",
 		Summary: "resolve an identifier (no credential needed)",
 		Run:     runResolve,
 	})
@@ -47,8 +47,12 @@ func runResolve(ctx context.Context, e *env, args []string) int {
 	trace := fs.Bool("trace", false, "walk the referrals from --server yourself and print each step (like dig +trace)")
 	handle := fs.String("handle", "", "ask this Handle-protocol server `host:port` (RFC 3652: idresd --handle, CNRI HANDLE.NET) instead of --server; a value matches a --type or an --index")
 	udp := fs.Bool("udp", false, "with --handle: ask over UDP (a truncated answer is asked again over TCP)")
+	verify := bindHandleVerifyFlags(fs)
 	pos, code, ok := e.parseArgs(fs, args, e.cmd.Usage)
 	if !ok {
+		return code
+	}
+	if code, ok := verify.check(e, *handle != ""); !ok {
 		return code
 	}
 	if *handle != "" {
@@ -58,7 +62,7 @@ func runResolve(ctx context.Context, e *env, args []string) int {
 		if len(pos) != 1 {
 			return e.usageError("want exactly one identifier, got %d arguments", len(pos))
 		}
-		return runResolveHandle(ctx, e, *handle, *udp, pos[0], types, indexes)
+		return runResolveHandle(ctx, e, *handle, *udp, verify, pos[0], types, indexes)
 	}
 	if *udp {
 		return e.usageError("--udp goes with --handle")
