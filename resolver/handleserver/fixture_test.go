@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/ident"
@@ -61,7 +60,7 @@ func fixture(t testing.TB, st *store.Store) {
 			}
 		}
 		if err := tx.PutTombstone(ident.MustParse("88.100/old").Key(), &idresv1.Tombstone{
-			Identifier: "88.100/old", Reason: "replaced", Successor: "88.100/new", Deleted: timestamppb.New(time.Unix(1_700_000_000, 0)),
+			Identifier: "88.100/old", Reason: "replaced", Successor: "88.100/new",
 		}); err != nil {
 			return err
 		}
@@ -177,4 +176,9 @@ func decodeResponse(t testing.TB, raw []byte) response {
 		t.Fatalf("response digest: %v", err)
 	}
 	return response{env: env, msg: m, digest: digest, body: body}
+}
+
+// v is the protocol version major.minor.
+func v(major, minor uint8) handlewire.Version {
+	return handlewire.Version{Major: major, Minor: minor}
 }
