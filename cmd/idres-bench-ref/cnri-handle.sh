@@ -9,8 +9,9 @@
 #                                            config.dct (TCP+UDP on 127.0.0.1:PORT, JDB storage, no HTTP)
 #   cnri-handle.sh start DIR [--admin]       starts it in the background, waits until it accepts
 #                                            connections, prints its PID (--admin: open to writes for a load)
-#   cnri-handle.sh load DIR DATA.jsonl [N]   registers the first N identifiers of DATA (idres bench gen's
-#                                            JSON lines) with GenericBatch; prints one JSON line with the time
+#   cnri-handle.sh load DIR DATA.jsonl [N]   registers PREFIX/item-0 .. item-(N-1) of DATA (idres bench gen's
+#                                            JSON lines, in the file's order; all of it without N) with
+#                                            GenericBatch; prints one JSON line with the time
 #   cnri-handle.sh stop PID                  stops a server started by `start` (by its PID)
 #   cnri-handle.sh serve DIR PORT DATA N     setup, start --admin, load, stop, then runs the server in the
 #                                            foreground (for idres-bench-ref run); writes DIR/ready (the
@@ -192,12 +193,15 @@ stop() {
 	kill -KILL "$pid" 2>/dev/null || true
 }
 
-# batch_values: idres bench gen's JSON lines on stdin -> GenericBatch CREATE
-# blocks on stdout (each value UTF8 text, TTL 86400, admin read/write +
-# public read, as idres serves them; no HS_ADMIN value, as idres has none).
+# batch_values N: idres bench gen's JSON lines on stdin -> GenericBatch
+# CREATE blocks on stdout (each value UTF8 text, TTL 86400, admin
+# read/write + public read, as idres serves them; no HS_ADMIN value, as
+# idres has none). N > 0 keeps PREFIX/item-K for K < N only, the
+# identifiers `idres bench handle --ids N` asks.
 batch_values() {
 	perl -MJSON::PP -ne '
-		BEGIN { $j = JSON::PP->new->utf8(0) }
+		BEGIN { $j = JSON::PP->new->utf8(0); $max = shift @ARGV }
+		if ($max > 0) { /"identifier":"[^"\/]*\/item-(\d+)"/ && $1 < $max or next }
 		my $r = $j->decode($_);
 		print "CREATE $r->{identifier}\n";
 		for my $v (@{$r->{values}}) {
@@ -206,7 +210,7 @@ batch_values() {
 			print "$v->{index} $v->{type} ", ($v->{ttl} // 86400), " 1110 UTF8 $d\n";
 		}
 		print "\n";
-	'
+	' "$1"
 }
 
 # load DIR DATA [N]: prints {"loaded":..,"failed":..,"seconds":..,"per_second":..}
@@ -221,7 +225,7 @@ load() {
 	# The batch tool signs in as the server admin (the key SimpleSetup made);
 	# while the server is open to writes it is never challenged.
 	auth() { printf 'AUTHENTICATE PUBKEY:300:0.NA/%s\n%s|\n\n' "$PREFIX" "$dir/admpriv.bin"; }
-	if [ "$n" -gt 0 ]; then head -n "$n" "$data"; else cat "$data"; fi | batch_values >"$work/all.body"
+	batch_values "$n" <"$data" >"$work/all.body"
 	local total
 	total=$(grep -c '^CREATE ' "$work/all.body" || true)
 	# The prefix: the server takes handles only under prefixes homed on it.
