@@ -50,6 +50,7 @@ type Proc struct {
 	GRPC    string
 	DNS     string
 	HTTP    string // base URL
+	Handle  string // Handle-protocol address (TCP and UDP), when idresd has --handle
 	Token   string // its administrator token
 	dnsAddr string // where its bridge listens; "" means 127.0.0.1:0
 	cmd     *exec.Cmd
@@ -60,7 +61,7 @@ type Proc struct {
 // Hierarchy is the set of spawned nodes.
 type Hierarchy struct {
 	Root, National, Secondary, Enterprise, Recursive *Proc
-	// Flags are the idresd flags found, e.g. "dns", "http", "recursive".
+	// Flags are the idresd flags found, e.g. "dns", "http", "handle", "recursive".
 	Flags map[string]bool
 	procs []*Proc
 }
@@ -203,6 +204,9 @@ func start(ctx context.Context, opts Options, flags map[string]bool, p *Proc, ex
 	if flags["http"] {
 		args = append(args, "--http", "127.0.0.1:0")
 	}
+	if flags["handle"] {
+		args = append(args, "--handle", "127.0.0.1:0")
+	}
 	args = append(args, extra...)
 	logf, err := os.Create(p.LogFile)
 	if err != nil {
@@ -251,7 +255,7 @@ func start(ctx context.Context, opts Options, flags map[string]bool, p *Proc, ex
 		if err := json.Unmarshal(raw, &eps); err != nil {
 			return fmt.Errorf("%s: ready file %s: %w", p.Name, ready, err)
 		}
-		p.GRPC, p.DNS, p.HTTP = eps["grpc"], eps["dns"], eps["http"]
+		p.GRPC, p.DNS, p.HTTP, p.Handle = eps["grpc"], eps["dns"], eps["http"], eps["handle"]
 		if p.HTTP != "" && !strings.Contains(p.HTTP, "://") {
 			p.HTTP = "http://" + p.HTTP
 		}
@@ -285,6 +289,9 @@ func register(ctx context.Context, p, child *Proc) error {
 	}
 	if child.HTTP != "" {
 		d.Http = []string{child.HTTP}
+	}
+	if child.Handle != "" {
+		d.Handle = []string{child.Handle}
 	}
 	if _, err := c.SetDelegation(ctx, &idresv1.SetDelegationRequest{Delegation: d}); err != nil {
 		return fmt.Errorf("delegate %s: %w", child.Holds, err)

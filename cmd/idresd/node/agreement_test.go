@@ -2,7 +2,10 @@ package node_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,14 +23,16 @@ import (
 	"github.com/idres/idres/registry/ident"
 	"github.com/idres/idres/resolver/client"
 	"github.com/idres/idres/resolver/dnsname"
+	"github.com/idres/idres/resolver/handlewire"
 	"github.com/idres/idres/resolver/httpgw"
 )
 
 // The front ends agree: one table of questions covering every outcome,
-// asked over gRPC, DNS and HTTP of an authoritative node and of a
-// recursive node in front of it. Each protocol's answer is read back
-// into an outcome and a set of values through the documented mapping
-// (SPEC.md: HTTP-004's codes, DNS-001..003's rcodes and TXT format), and
+// asked over gRPC, DNS, HTTP and the Handle protocol of an authoritative
+// node and of a recursive node in front of it. Each protocol's answer is
+// read back into an outcome and a set of values through the documented
+// mapping (SPEC.md: HTTP-004's codes, DNS-001..003's rcodes and TXT
+// format, the response codes of resolver/handleserver's Handler), and
 // must match what the table expects and what gRPC said.
 
 const agreeZone = "id.example."
@@ -77,7 +82,7 @@ type agreeNodes struct {
 func startAgreeNode(t *testing.T, cfg node.Config) *node.Node {
 	t.Helper()
 	cfg.DataDir, cfg.GRPCAddr, cfg.Logger = t.TempDir(), "127.0.0.1:0", quietLog
-	cfg.DNSAddr, cfg.DNSZone = "127.0.0.1:0", agreeZone
+	cfg.DNSAddr, cfg.DNSZone, cfg.HandleAddr = "127.0.0.1:0", agreeZone, "127.0.0.1:0"
 	n, err := node.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +229,16 @@ func askHTTP(t *testing.T, base string, tc agreeCase, want idresv1.Outcome) hear
 		h.outcome = idresv1.Outcome_OUTCOME_REFERRAL
 	}
 	for _, v := range rec.Values {
-		h.vals = append(h.vals, valueLine(v.Index, v.Type, v.Data.Value))
+		data := v.Data.Value
+		if v.Data.Format == "base64" {
+			// Binary data (HS_SITE) is base64 in JSON.
+			raw, err := base64.StdEncoding.DecodeString(data)
+			if err != nil {
+				t.Fatalf("HTTP value %d: %v", v.Index, err)
+			}
+			data = string(raw)
+		}
+		h.vals = append(h.vals, valueLine(v.Index, v.Type, data))
 	}
 	slices.Sort(h.vals)
 	return h
@@ -267,7 +281,18 @@ func askDNS(t *testing.T, addr string, tc agreeCase, want idresv1.Outcome) heard
 	hasNS := slices.ContainsFunc(r.Ns, func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeNS })
 	switch {
 	case r.Rcode == dns.RcodeSuccess && len(txts) > 0:
-		h.outcome, h.vals = idresv1.Outcome_OUTCOME_OK, txts
+		h.outcome = idresv1.Outcome_OUTCOME_OK
+		for _, txt := range txts {
+			// Binary data (HS_SITE) is "base64:<data>" in TXT.
+			if f := strings.SplitN(txt, " ", 3); len(f) == 3 && strings.HasPrefix(f[2], "base64:") {
+				raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(f[2], "base64:"))
+				if err != nil {
+					t.Fatalf("DNS TXT %q: %v", txt, err)
+				}
+				txt = f[0] + " " + f[1] + " " + string(raw)
+			}
+			h.vals = append(h.vals, txt)
+		}
 	case r.Rcode == dns.RcodeSuccess && hasNS && !r.Authoritative:
 		h.outcome = idresv1.Outcome_OUTCOME_REFERRAL
 	case r.Rcode == dns.RcodeSuccess:
@@ -286,8 +311,83 @@ func askDNS(t *testing.T, addr string, tc agreeCase, want idresv1.Outcome) heard
 	return h
 }
 
+// askHandle sends an OC_RESOLUTION over TCP and reads the response back:
+// RC_SUCCESS is OK, RC_VALUES_NOT_FOUND VALUES_NOT_FOUND, a service or
+// prefix referral REFERRAL, RC_INVALID_HANDLE INVALID_IDENTIFIER,
+// RC_ERROR SERVER_FAILURE; RC_HANDLE_NOT_FOUND is GONE when its message
+// is the tombstone's, else NOT_FOUND (or PREFIX_NOT_FOUND, which shares
+// the code, as in Handle.net's own answers).
+func askHandle(t *testing.T, addr string, tc agreeCase, want idresv1.Outcome) heard {
+	t.Helper()
+	q := handlewire.ResolutionRequest{Handle: []byte(tc.id), Indexes: tc.indexes}
+	for _, typ := range tc.types {
+		q.Types = append(q.Types, []byte(typ))
+	}
+	req := handlewire.AppendFrame(nil, &handlewire.Frame{
+		Envelope: handlewire.Envelope{Version: handlewire.Latest, RequestID: 77},
+		Header:   handlewire.Header{OpCode: handlewire.OpResolution, OpFlags: handlewire.FlagRecursive, Expiration: uint32(time.Now().Add(time.Minute).Unix())},
+		Body:     q.Append(nil),
+	})
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	env := make([]byte, handlewire.EnvelopeSize)
+	if _, err := io.ReadFull(c, env); err != nil {
+		t.Fatalf("Handle %s: %v", tc.id, err)
+	}
+	e, err := handlewire.DecodeEnvelope(env)
+	if err != nil || e.RequestID != 77 {
+		t.Fatalf("Handle %s: envelope %+v, %v", tc.id, e, err)
+	}
+	raw := make([]byte, e.MessageLength)
+	if _, err := io.ReadFull(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	m, err := handlewire.DecodeMessage(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h heard
+	switch m.ResponseCode {
+	case handlewire.RCSuccess:
+		h.outcome = idresv1.Outcome_OUTCOME_OK
+		hv, err := handlewire.DecodeHandleValues(m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range hv.Values {
+			h.vals = append(h.vals, valueLine(v.Index, string(v.Type), string(v.Data)))
+		}
+	case handlewire.RCValuesNotFound:
+		h.outcome = idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND
+	case handlewire.RCServiceReferral, handlewire.RCPrefixReferral:
+		h.outcome = idresv1.Outcome_OUTCOME_REFERRAL
+	case handlewire.RCInvalidHandle:
+		h.outcome = idresv1.Outcome_OUTCOME_INVALID_IDENTIFIER
+	case handlewire.RCError:
+		h.outcome = idresv1.Outcome_OUTCOME_SERVER_FAILURE
+	case handlewire.RCHandleNotFound:
+		switch {
+		case strings.Contains(handlewire.DecodeError(m.Body), "was withdrawn"):
+			h.outcome = idresv1.Outcome_OUTCOME_GONE
+		case want == idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND:
+			h.outcome = want
+		default:
+			h.outcome = idresv1.Outcome_OUTCOME_NOT_FOUND
+		}
+	}
+	slices.Sort(h.vals)
+	return h
+}
+
 // TestFrontEndsAgree: for every row, gRPC gives the expected outcome and
-// values, and HTTP and DNS give the same, on the authoritative node and
+// values, and HTTP, Handle and DNS give the same, on the authoritative node and
 // through the recursive node.
 func TestFrontEndsAgree(t *testing.T) {
 	ns := startAgreeNodes(t)
@@ -315,6 +415,9 @@ func TestFrontEndsAgree(t *testing.T) {
 				}
 				if h := askHTTP(t, at.n.HTTPURL(), tc, want); h.outcome != g.outcome || !slices.Equal(h.vals, g.vals) {
 					t.Errorf("HTTP: %s; gRPC: %s", h, g)
+				}
+				if h := askHandle(t, at.n.HandleAddr(), tc, want); h.outcome != g.outcome || !slices.Equal(h.vals, g.vals) {
+					t.Errorf("Handle: %s; gRPC: %s", h, g)
 				}
 				if tc.filtered() {
 					return
