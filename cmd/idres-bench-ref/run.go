@@ -177,11 +177,12 @@ func (r *runner) stopAll() {
 
 // node is a started idresd.
 type node struct {
-	cmd   *exec.Cmd
-	grpc  string
-	dns   string
-	dir   string
-	token string
+	cmd    *exec.Cmd
+	grpc   string
+	dns    string
+	handle string // Handle-protocol host:port, TCP and UDP
+	dir    string
+	token  string
 }
 
 func freePort() int {
@@ -284,13 +285,14 @@ func (r *runner) all() error {
 	raw := r.add(&result{Name: "import (durable)", System: "raw bbolt", Unit: "identifiers/s"})
 	var main *node
 	dnsAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
+	handleAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
 	for i := range r.importRunCount() {
 		os.RemoveAll(filepath.Join(r.work, "auth"))
-		n, err := r.startNode("auth", "--dns", dnsAddr, "--dns-zone", "id.example.")
+		n, err := r.startNode("auth", "--dns", dnsAddr, "--dns-zone", "id.example.", "--handle", handleAddr)
 		if err != nil {
 			return err
 		}
-		n.dns = dnsAddr
+		n.dns, n.handle = dnsAddr, handleAddr
 		if _, err := r.idres(n, "prefix", "create", "88.100"); err != nil {
 			return err
 		}
@@ -334,12 +336,12 @@ func (r *runner) all() error {
 			zonefile = ""
 		}
 		token := main.token
-		restarted, err := r.startNode("auth", "--dns", dnsAddr, "--dns-zone", "id.example.")
+		restarted, err := r.startNode("auth", "--dns", dnsAddr, "--dns-zone", "id.example.", "--handle", handleAddr)
 		if err != nil {
 			return err
 		}
 		main = restarted
-		main.dns, main.token = dnsAddr, token
+		main.dns, main.handle, main.token = dnsAddr, handleAddr, token
 	}
 
 	// Context: the same raw write with each batch sorted but the file
@@ -419,6 +421,10 @@ func (r *runner) all() error {
 	if err := r.dnsCompare(main, zonefile, dnsQueries); err != nil {
 		r.notes = append(r.notes, "DNS comparison not run: "+err.Error())
 		r.say("DNS comparison skipped: %v", err)
+	}
+	if err := r.handleFrontEnd(main, data); err != nil {
+		r.notes = append(r.notes, "Handle front end not measured: "+err.Error())
+		r.say("Handle front end skipped: %v", err)
 	}
 
 	if err := r.recursive(main); err != nil {
