@@ -158,6 +158,37 @@ func TestHdlResolveAgainstNode(t *testing.T) {
 			}
 		})
 	}
+	if got := n.Endpoints()["handle"]; got != n.HandleAddr() {
+		t.Errorf("Endpoints()[handle] = %q, want %q", got, n.HandleAddr())
+	}
+	// Every answer above was counted, by transport and response code.
+	counts := map[string]float64{}
+	mfs, err := n.Metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "idres_handle_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var transport, rc string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "transport":
+					transport = l.GetValue()
+				case "rc":
+					rc = l.GetValue()
+				}
+			}
+			counts[transport+" "+rc] += m.GetCounter().GetValue()
+		}
+	}
+	for _, k := range []string{"tcp SUCCESS", "udp SUCCESS", "tcp HANDLE_NOT_FOUND", "tcp VALUES_NOT_FOUND"} {
+		if counts[k] == 0 {
+			t.Errorf("idres_handle_requests_total{%s} not counted: %v", k, counts)
+		}
+	}
 }
 
 // TestHdlTraceWalksTheHierarchy: the stock resolution algorithm (hdllib's
