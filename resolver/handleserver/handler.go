@@ -42,12 +42,12 @@ import (
 // "/" is asked as the prefix handle 0.NA/<handle>: Handle 8's slashless
 // form, which hdllib sends to the site a prefix referral (303) names,
 // asking there for "88.100.1" where it asked the root for
-// "0.NA/88.100.1". The answer path's
-// filter semantics apply as they are: a value must match a listed type
-// AND a listed index, types match exactly, and "type." is no subtype
-// wildcard, where Handle's own servers match a type OR an index and
-// treat "HS_SITE." as a prefix. A client sending both a type and an index
-// list therefore may get fewer values from idres than from CNRI's server.
+// "0.NA/88.100.1". The answer path's filter semantics apply as they are:
+// a value must match a listed type AND a listed index, types match
+// exactly, and "type." is no subtype wildcard, where Handle's own servers
+// match a type OR an index and treat "HS_SITE." as a prefix. A client
+// sending both a type and an index list therefore may get fewer values
+// from idres than from CNRI's server.
 //
 //	outcome             response code                body
 //	OK                  RC_SUCCESS (1)               the handle as asked and its values
@@ -65,7 +65,7 @@ import (
 //	answer too large    RC_ERROR (2)                 "answer too large" (over MaxMessageLength
 //	                                                 or MaxValues, which hdllib refuses)
 //
-// Value values keep index, type and data; the TTL is relative (type 0),
+// Values keep their index, type and data; the TTL is relative (type 0),
 // the timestamp in seconds, and the permissions are public read plus
 // administrator read and write (administrator only for a value that is
 // not public_read, which an anonymous caller never sees).
@@ -90,8 +90,8 @@ type Handler struct {
 }
 
 // ExpirationWindow is how long a response stays valid (its header's
-// expiration is now plus this): long enough for clock skew between the
-// node and its clients, as CNRI's server gives.
+// expiration is now plus this): hdllib refuses an expired response, so
+// the window must cover clock skew between the node and its clients.
 const ExpirationWindow = 12 * time.Hour
 
 // Messages of the answers that say nothing of an identifier.

@@ -301,6 +301,7 @@ func (s *Server) answerUDP(pkt []byte, addr net.Addr) {
 	if out == nil {
 		return
 	}
+	// Observed before the write, as over TCP.
 	if h.observe != nil {
 		h.observe("udp", rc, time.Since(start))
 	}
@@ -433,11 +434,13 @@ func (s *Server) serveConn(c net.Conn) {
 			// the envelope was readable, so the client can match it.
 			out, rc = h.Answer(s.ctx, msg)
 		}
-		c.SetWriteDeadline(time.Now().Add(lim.WriteTimeout))
-		_, werr := c.Write(out)
+		// Observed before the write, so a client that has its answer
+		// also finds it counted.
 		if h.observe != nil {
 			h.observe("tcp", rc, time.Since(start))
 		}
+		c.SetWriteDeadline(time.Now().Add(lim.WriteTimeout))
+		_, werr := c.Write(out)
 		if err != nil || werr != nil || !keepAlive(msg) {
 			return
 		}
