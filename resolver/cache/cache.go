@@ -1,8 +1,9 @@
 // Package cache is a recursive node's memory of what authoritative nodes
 // said: answers (keyed by identifier), referrals (keyed by the delegated
 // prefix) and denials of prefixes (keyed by prefix), each kept for the TTL
-// it came with and evicted least-recently-used beyond a bound on entries
-// and, optionally, on bytes.
+// it came with, and failed resolutions (keyed by identifier) for a short
+// time of the walker's choosing; evicted least-recently-used beyond a
+// bound on entries and, optionally, on bytes.
 // It also coalesces identical concurrent misses (Group). It knows nothing
 // of the network: the walker in resolver/recursive fills it.
 //
@@ -42,6 +43,11 @@ const (
 	// NoPrefix: a PREFIX_NOT_FOUND response for a prefix (folded). It says
 	// nothing of the prefix's descendants, which may still be delegated.
 	NoPrefix Kind = 'p'
+	// Failure: a SERVER_FAILURE the walker ended in for one identifier,
+	// named by its lookup key, kept briefly so that a broken zone is not
+	// walked again for every caller (as DNS resolvers keep SERVFAIL, RFC
+	// 9520).
+	Failure Kind = 'f'
 )
 
 // Key names one entry.

@@ -142,7 +142,7 @@ func TestGroupCoalescesConcurrentMisses(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			started.Done()
-			r, shared, err := g.Do(context.Background(), "88/x", func() (*idresv1.ResolveResponse, error) {
+			r, shared, err := g.Do(context.Background(), "88/x", func(context.Context) (*idresv1.ResolveResponse, error) {
 				fetches.Add(1)
 				<-release
 				return answer("88/x"), nil
@@ -170,11 +170,13 @@ func TestGroupWaiterMayGiveUp(t *testing.T) {
 	var g Group
 	release := make(chan struct{})
 	defer close(release)
-	go g.Do(context.Background(), "k", func() (*idresv1.ResolveResponse, error) { <-release; return answer("k"), nil })
+	go g.Do(context.Background(), "k", func(context.Context) (*idresv1.ResolveResponse, error) { <-release; return answer("k"), nil })
 	waitFor(t, func() bool { return g.joined("k") >= 0 })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, shared, err := g.Do(ctx, "k", func() (*idresv1.ResolveResponse, error) { return nil, fmt.Errorf("second fetch must not run") })
+	_, shared, err := g.Do(ctx, "k", func(context.Context) (*idresv1.ResolveResponse, error) {
+		return nil, fmt.Errorf("second fetch must not run")
+	})
 	if err != context.Canceled || !shared {
 		t.Fatalf("Do with a cancelled context = shared %v, err %v; want shared, context.Canceled", shared, err)
 	}
@@ -247,5 +249,45 @@ func TestByteBound(t *testing.T) {
 	c.LimitBytes(1000)
 	if c.Len() != 0 {
 		t.Errorf("lowering the bound kept %d entries", c.Len())
+	}
+}
+
+// TestGroupCancelsTheFetchWhenTheLastWaiterLeaves: the fetch's context
+// lives as long as someone waits: one of two waiters leaving does not
+// cancel it, the last one leaving does, at once; a caller arriving after
+// that starts a fresh fetch instead of joining the cancelled one.
+func TestGroupCancelsTheFetchWhenTheLastWaiterLeaves(t *testing.T) {
+	var g Group
+	fctx := make(chan context.Context, 1)
+	fetch := func(ctx context.Context) (*idresv1.ResolveResponse, error) {
+		fctx <- ctx
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	ctxA, cancelA := context.WithCancel(context.Background())
+	ctxB, cancelB := context.WithCancel(context.Background())
+	errA, errB := make(chan error, 1), make(chan error, 1)
+	go func() { _, _, err := g.Do(ctxA, "k", fetch); errA <- err }()
+	walk := <-fctx
+	go func() { _, _, err := g.Do(ctxB, "k", fetch); errB <- err }()
+	waitFor(t, func() bool { return g.joined("k") == 1 })
+
+	cancelA()
+	if err := <-errA; err != context.Canceled {
+		t.Fatalf("first waiter: %v, want context.Canceled", err)
+	}
+	if walk.Err() != nil {
+		t.Fatalf("fetch cancelled while a waiter remains: %v", walk.Err())
+	}
+	cancelB()
+	if err := <-errB; err != context.Canceled {
+		t.Fatalf("last waiter: %v, want context.Canceled", err)
+	}
+	if walk.Err() == nil {
+		t.Fatal("the last waiter left and the fetch's context is still live")
+	}
+	r, shared, err := g.Do(context.Background(), "k", func(context.Context) (*idresv1.ResolveResponse, error) { return answer("k"), nil })
+	if err != nil || shared || r.Identifier != "k" {
+		t.Fatalf("caller after the cancel: %v shared %v err %v, want a fresh fetch of its own", r, shared, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/resolver/recursive"
 )
 
 // TestReferralLoopEndsInServerFailure: misconfigured nodes refer to each
@@ -46,7 +47,8 @@ func TestReferralLoopEndsInServerFailure(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := startNode(t), startNode(t)
 			tc.setup(t, a, b)
-			w, cnt := newWalker(t, newClock(), walkerOpts{}, a.GRPCAddr())
+			clk := newClock()
+			w, cnt := newWalker(t, clk, walkerOpts{}, a.GRPCAddr())
 			resp := resolve(t, w, tc.id)
 			if resp.Outcome != idresv1.Outcome_OUTCOME_SERVER_FAILURE {
 				t.Fatalf("outcome %v (%s), want SERVER_FAILURE", resp.Outcome, resp.Message)
@@ -57,10 +59,15 @@ func TestReferralLoopEndsInServerFailure(t *testing.T) {
 			if n := cnt.reset(); n > 3 {
 				t.Errorf("loop detection took %d upstream calls, want at most 3", n)
 			}
-			// A failure is not cached: the next ask walks again.
+			// A failure is kept briefly (REC-015), then walked again.
+			resolve(t, w, tc.id)
+			if n := cnt.reset(); n != 0 {
+				t.Errorf("repeat within the failure TTL made %d upstream calls, want 0", n)
+			}
+			clk.Add(recursive.DefaultFailureTTL)
 			resolve(t, w, tc.id)
 			if n := cnt.reset(); n == 0 {
-				t.Error("SERVER_FAILURE was served from the cache")
+				t.Error("SERVER_FAILURE was served from the cache after its TTL")
 			}
 		})
 	}

@@ -155,6 +155,10 @@ type walkerOpts struct {
 	timeout   time.Duration
 	trace     func(recursive.Step)
 	noCache   bool
+	// dialOpts are added to the walker's upstream connections.
+	dialOpts []grpc.DialOption
+	// dial is the walker's dial policy; nil for the default.
+	dial *recursive.DialPolicy
 }
 
 // newWalker returns a walker over roots with a cache on clk, counting its
@@ -165,8 +169,9 @@ func newWalker(t testing.TB, clk *clock, o walkerOpts, roots ...string) (*recurs
 	cfg := recursive.Config{
 		Roots:           roots,
 		UpstreamTimeout: o.timeout,
-		DialOptions:     []grpc.DialOption{grpc.WithChainUnaryInterceptor(cnt.interceptor())},
+		DialOptions:     append([]grpc.DialOption{grpc.WithChainUnaryInterceptor(cnt.interceptor())}, o.dialOpts...),
 		Trace:           o.trace,
+		Dial:            o.dial,
 	}
 	if !o.noCache {
 		cfg.Cache = cache.New(o.cacheSize, clk.Now)

@@ -12,6 +12,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +32,26 @@ import (
 // Defaults for Config.
 const (
 	DefaultUpstreamTimeout = 2 * time.Second
+	// DefaultWalkTimeout bounds a whole walk: a few slow endpoints and a
+	// full descent fit; 16 silent endpoints (2 s each) do not (REC-014).
+	DefaultWalkTimeout = 10 * time.Second
+	// DefaultMaxUpstreamQueries bounds the calls of one walk: two dead
+	// endpoints at each level of a deep walk fit, a delegation padded
+	// with dead endpoints at every level does not (REC-014).
+	DefaultMaxUpstreamQueries = 32
+	// DefaultFailureTTL is how long a walk that ended in SERVER_FAILURE is
+	// remembered for its identifier (REC-015): RFC 9520 asks at least 1 s
+	// and at most 5 min.
+	DefaultFailureTTL = 5 * time.Second
+	// DefaultMaxTTL and DefaultMaxNegativeTTL cap how long an upstream's
+	// answers and referrals, and its denials, are kept, whatever TTL
+	// they carry (REC-016): unbound's cache-max-ttl and
+	// cache-max-negative-ttl.
+	DefaultMaxTTL         = 86400
+	DefaultMaxNegativeTTL = 3600
+	// FailureMessage is all a caller learns of a failed walk when
+	// Config.HideFailureDetail is set (REC-013).
+	FailureMessage = "recursive resolution failed: no node of the identifier's zone gave a usable answer"
 	// MaxReferrals is how many referrals one resolution may follow: enough
 	// for a prefix of 16 segments below the root.
 	MaxReferrals = 16
@@ -49,8 +71,34 @@ type Config struct {
 	// endpoint is tried. 0 means DefaultUpstreamTimeout.
 	UpstreamTimeout time.Duration
 	// WalkTimeout bounds one whole walk, shared by coalesced callers. 0
-	// means (MaxReferrals+1) * 2 * UpstreamTimeout.
+	// means DefaultWalkTimeout. A walk also ends as soon as no caller
+	// waits for it any more.
 	WalkTimeout time.Duration
+	// MaxUpstreamQueries bounds the upstream calls of one walk, failed
+	// ones and the walks again from a parent zone included. 0 means
+	// DefaultMaxUpstreamQueries.
+	MaxUpstreamQueries int
+	// FailureTTL is how long a walk's SERVER_FAILURE is kept for its
+	// identifier; 0 means DefaultFailureTTL, negative keeps none. Only
+	// walks that ran to their end are kept: not those whose callers all
+	// left.
+	FailureTTL time.Duration
+	// MaxTTL caps the TTL of cached answers (OK, GONE), their values and
+	// referrals; MaxNegativeTTL that of cached denials (NOT_FOUND,
+	// VALUES_NOT_FOUND, PREFIX_NOT_FOUND). 0 means DefaultMaxTTL and
+	// DefaultMaxNegativeTTL.
+	MaxTTL, MaxNegativeTTL uint32
+	// Dial restricts the addresses delegations may make the walker dial;
+	// nil means DefaultDialPolicy(). The root hints are always dialled.
+	Dial *DialPolicy
+	// HideFailureDetail answers SERVER_FAILURE with FailureMessage
+	// instead of what went wrong upstream (addresses, dial errors,
+	// whatever answered there): a node serving strangers sets it; the
+	// trace, whose user walks for themself, does not.
+	HideFailureDetail bool
+	// Log, when set, receives the detail of every walk that ended in
+	// SERVER_FAILURE.
+	Log *slog.Logger
 	// TLS, when set, secures every upstream connection; nil means
 	// plaintext.
 	TLS *tls.Config
@@ -83,7 +131,7 @@ type Step struct {
 type Walker struct {
 	cfg     Config
 	flights cache.Group
-	stats   struct{ hits, walks, upstream, failures atomic.Uint64 }
+	stats   struct{ hits, walks, upstream, failures, abandoned atomic.Uint64 }
 
 	mu     sync.Mutex
 	conns  map[string]*client.Client
@@ -99,7 +147,22 @@ func New(cfg Config) (*Walker, error) {
 		cfg.UpstreamTimeout = DefaultUpstreamTimeout
 	}
 	if cfg.WalkTimeout <= 0 {
-		cfg.WalkTimeout = (MaxReferrals + 1) * 2 * cfg.UpstreamTimeout
+		cfg.WalkTimeout = DefaultWalkTimeout
+	}
+	if cfg.MaxUpstreamQueries <= 0 {
+		cfg.MaxUpstreamQueries = DefaultMaxUpstreamQueries
+	}
+	if cfg.FailureTTL == 0 {
+		cfg.FailureTTL = DefaultFailureTTL
+	}
+	if cfg.MaxTTL == 0 {
+		cfg.MaxTTL = DefaultMaxTTL
+	}
+	if cfg.MaxNegativeTTL == 0 {
+		cfg.MaxNegativeTTL = DefaultMaxNegativeTTL
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = DefaultDialPolicy()
 	}
 	return &Walker{cfg: cfg, conns: make(map[string]*client.Client)}, nil
 }
@@ -114,6 +177,9 @@ type Stats struct {
 	UpstreamQueries uint64
 	// Failures: walks that ended in SERVER_FAILURE.
 	Failures uint64
+	// Abandoned: walks cancelled because every caller waiting for them
+	// had gone.
+	Abandoned uint64
 }
 
 // Stats returns the walker's counters.
@@ -121,8 +187,12 @@ func (w *Walker) Stats() Stats {
 	return Stats{
 		CacheHits: w.stats.hits.Load(), Walks: w.stats.walks.Load(),
 		UpstreamQueries: w.stats.upstream.Load(), Failures: w.stats.failures.Load(),
+		Abandoned: w.stats.abandoned.Load(),
 	}
 }
+
+// Config is the walker's configuration with the defaults filled in.
+func (w *Walker) Config() Config { return w.cfg }
 
 // Cache is the walker's cache (nil when it has none).
 func (w *Walker) Cache() *cache.Cache { return w.cfg.Cache }
@@ -160,17 +230,28 @@ func (w *Walker) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idr
 	} else {
 		// Coalesce on the lookup key: the walk asks upstream without
 		// filters, so every filter variant shares one fetch.
+		// The walk's context ends when no caller waits any more (the
+		// group counts them) or at the walk's own bound.
 		var shared *idresv1.ResolveResponse
-		shared, _, err = w.flights.Do(ctx, id.Key(), func() (*idresv1.ResolveResponse, error) {
+		shared, _, err = w.flights.Do(ctx, id.Key(), func(fctx context.Context) (*idresv1.ResolveResponse, error) {
 			if r, t, ok := w.cached(id); ok {
 				return withTTL(r, t), nil
 			}
-			wctx, cancel := context.WithTimeout(context.Background(), w.cfg.WalkTimeout)
+			wctx, cancel := context.WithTimeout(fctx, w.cfg.WalkTimeout)
 			defer cancel()
 			w.stats.walks.Add(1)
 			resp, err := w.walk(wctx, id)
-			if resp.GetOutcome() == idresv1.Outcome_OUTCOME_SERVER_FAILURE {
+			switch {
+			case fctx.Err() != nil:
+				// Nobody waits for this answer: neither count nor keep
+				// a failure the walk did not run to.
+				w.stats.abandoned.Add(1)
+			case resp.GetOutcome() == idresv1.Outcome_OUTCOME_SERVER_FAILURE:
 				w.stats.failures.Add(1)
+				w.storeFailure(id, resp)
+				if w.cfg.Log != nil {
+					w.cfg.Log.Info("recursive walk failed", "identifier", id.String(), "detail", resp.GetMessage())
+				}
 			}
 			return resp, err
 		})
@@ -179,7 +260,26 @@ func (w *Walker) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idr
 		}
 		resp, ttl = proto.Clone(shared).(*idresv1.ResolveResponse), shared.Ttl
 	}
-	return finish(resp, ttl, req), nil
+	resp = finish(resp, ttl, req)
+	if resp.Outcome == idresv1.Outcome_OUTCOME_SERVER_FAILURE {
+		// A failure is not an answer to keep (REC-015): callers ask again.
+		resp.Ttl = 0
+		if w.cfg.HideFailureDetail {
+			resp.Message = FailureMessage
+		}
+	}
+	return resp, nil
+}
+
+// storeFailure keeps a walk's SERVER_FAILURE for id for the failure TTL,
+// in whole seconds (at least 1).
+func (w *Walker) storeFailure(id ident.ID, resp *idresv1.ResolveResponse) {
+	c := w.cfg.Cache
+	if c == nil || w.cfg.FailureTTL < 0 {
+		return
+	}
+	secs := uint32(max(1, (w.cfg.FailureTTL+time.Second-1)/time.Second))
+	c.Put(cache.Key{Kind: cache.Failure, Name: id.Key()}, named(id), proto.Clone(resp).(*idresv1.ResolveResponse), secs)
 }
 
 // named is the prefix an answer for id is about: the identifier's prefix,
@@ -220,6 +320,9 @@ func (w *Walker) cached(id ident.ID) (*idresv1.ResolveResponse, uint32, bool) {
 		r.Identifier = id.String()
 		return r, ttl, true
 	}
+	if r, ttl, ok := c.Get(cache.Key{Kind: cache.Failure, Name: id.Key()}); ok {
+		return r, ttl, true
+	}
 	return nil, 0, false
 }
 
@@ -250,8 +353,9 @@ func withTTL(r *idresv1.ResolveResponse, ttl uint32) *idresv1.ResolveResponse {
 // nodes are down), it forgets that referral and starts again higher up,
 // as a DNS resolver goes back to the parent of a lame delegation (REC-011).
 func (w *Walker) walk(ctx context.Context, id ident.ID) (*idresv1.ResolveResponse, error) {
+	budget := w.cfg.MaxUpstreamQueries
 	for {
-		resp, stale, err := w.walkFrom(ctx, id)
+		resp, stale, err := w.walkFrom(ctx, id, &budget)
 		if stale == "" || ctx.Err() != nil {
 			return resp, err
 		}
@@ -260,8 +364,9 @@ func (w *Walker) walk(ctx context.Context, id ident.ID) (*idresv1.ResolveRespons
 }
 
 // walkFrom is one walk from the deepest cached cut. stale names that cut
-// when none of its endpoints answered.
-func (w *Walker) walkFrom(ctx context.Context, id ident.ID) (resp *idresv1.ResolveResponse, stale string, err error) {
+// when none of its endpoints answered. budget is what is left of the
+// walk's upstream calls.
+func (w *Walker) walkFrom(ctx context.Context, id ident.ID, budget *int) (resp *idresv1.ResolveResponse, stale string, err error) {
 	tgt := walkTo(id)
 	zone, endpoints := ".", w.cfg.Roots
 	var cut *string // the zone cut we were last referred to; nil at the roots
@@ -275,12 +380,12 @@ func (w *Walker) walkFrom(ctx context.Context, id ident.ID) (resp *idresv1.Resol
 	fromCache := cut != nil
 	var path []string // zone cuts followed, for loop messages
 	for referrals := 0; ; {
-		resp, err := w.ask(ctx, zone, endpoints, id)
+		resp, err := w.ask(ctx, zone, cut, endpoints, id, budget)
 		if err != nil {
 			if ctx.Err() != nil {
 				return failure(id, fmt.Sprintf("walk for %s gave up after %s: %v", id, w.cfg.WalkTimeout, err)), "", nil
 			}
-			if fromCache && len(path) == 0 {
+			if fromCache && len(path) == 0 && !errors.Is(err, errBudget) {
 				return nil, zone, nil
 			}
 			return failure(id, err.Error()), "", nil
@@ -342,17 +447,27 @@ func (w *Walker) store(id ident.ID, prefix string, resp *idresv1.ResolveResponse
 	}
 }
 
+// errBudget ends a walk that has made all the upstream calls it may.
+var errBudget = errors.New("upstream query budget spent")
+
 // ask tries each endpoint of a zone in order, each within the upstream
-// timeout, and returns the first answer.
-func (w *Walker) ask(ctx context.Context, zone string, endpoints []string, id ident.ID) (*idresv1.ResolveResponse, error) {
+// timeout, and returns the first usable answer; cut is the zone cut the
+// walk was referred to (nil at the root hints), which the answer must
+// lie within. Each call spends one of budget.
+func (w *Walker) ask(ctx context.Context, zone string, cut *string, endpoints []string, id ident.ID, budget *int) (*idresv1.ResolveResponse, error) {
 	var errs []string
 	for _, addr := range endpoints {
 		if ctx.Err() != nil {
 			break
 		}
+		if *budget <= 0 {
+			errs = append(errs, fmt.Sprintf("%v: %d calls made", errBudget, w.cfg.MaxUpstreamQueries))
+			return nil, fmt.Errorf("no endpoint of zone %s answered (%s): %w", zoneName(zone), strings.Join(errs, "; "), errBudget)
+		}
+		*budget--
 		start := time.Now()
 		w.stats.upstream.Add(1)
-		resp, err := w.call(ctx, addr, id)
+		resp, err := w.call(ctx, addr, cut, id)
 		w.trace(Step{Zone: zone, Addr: addr, Resp: resp, Err: err, Elapsed: time.Since(start)})
 		if err == nil {
 			return resp, nil
@@ -365,7 +480,7 @@ func (w *Walker) ask(ctx context.Context, zone string, endpoints []string, id id
 	return nil, fmt.Errorf("no endpoint of zone %s answered (%s)", zoneName(zone), strings.Join(errs, "; "))
 }
 
-func (w *Walker) call(ctx context.Context, addr string, id ident.ID) (*idresv1.ResolveResponse, error) {
+func (w *Walker) call(ctx context.Context, addr string, cut *string, id ident.ID) (*idresv1.ResolveResponse, error) {
 	c, err := w.conn(addr)
 	if err != nil {
 		return nil, err
@@ -385,7 +500,76 @@ func (w *Walker) call(ctx context.Context, addr string, id ident.ID) (*idresv1.R
 			return nil, errors.New("answered REFERRAL without a delegation")
 		}
 	}
+	if err := matches(resp, id, cut); err != nil {
+		return nil, err
+	}
+	w.bound(resp)
 	return resp, nil
+}
+
+// matches checks that an upstream's answer is about the question (REC-017):
+// the identifier asked, and, for a final answer from a zone the walk was
+// referred to, an authoritative one from that zone or below it that
+// encloses the prefix asked about. A node that answers otherwise is lame
+// or lying, and is passed over like one that is down.
+func matches(resp *idresv1.ResolveResponse, id ident.ID, cut *string) error {
+	got, err := ident.Parse(resp.GetIdentifier())
+	if err != nil || got.Key() != id.Key() {
+		return fmt.Errorf("answered about %q, not %q", resp.GetIdentifier(), id)
+	}
+	if resp.Outcome == idresv1.Outcome_OUTCOME_REFERRAL {
+		return nil // closer checks where a referral points
+	}
+	zone := ident.Fold(resp.GetZone())
+	if !ident.Covers(zone, named(id)) {
+		return fmt.Errorf("answered %s for zone %q, which does not enclose %q", resp.Outcome, resp.GetZone(), named(id))
+	}
+	if cut == nil {
+		return nil
+	}
+	if !resp.GetAuthoritative() {
+		return fmt.Errorf("answered %s without authority for zone %q (lame delegation)", resp.Outcome, zoneName(*cut))
+	}
+	if !ident.Covers(*cut, zone) {
+		return fmt.Errorf("answered %s for zone %q, outside the delegated zone %q", resp.Outcome, resp.GetZone(), *cut)
+	}
+	return nil
+}
+
+// bound makes an upstream's answer fit for anonymous callers and the
+// cache (REC-016, REC-017): values not public and who withdrew a
+// tombstone are dropped (the walker holds no credential, but an upstream
+// may still show them, to a client certificate say), and TTLs are capped.
+func (w *Walker) bound(resp *idresv1.ResolveResponse) {
+	if pub := value.Public(resp.Values); len(pub) != len(resp.Values) {
+		resp.Values = pub
+		if resp.Outcome == idresv1.Outcome_OUTCOME_OK && len(pub) == 0 {
+			resp.Outcome = idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND
+			resp.Message = "the identifier has no public value"
+			resp.Ttl = resp.GetNegativeTtl()
+			if resp.Ttl == 0 {
+				resp.Ttl = value.DefaultNegTTL
+			}
+		}
+	}
+	if t := resp.GetTombstone(); t != nil {
+		t.DeletedBy = ""
+	}
+	limit := w.cfg.MaxTTL
+	switch resp.Outcome {
+	case idresv1.Outcome_OUTCOME_NOT_FOUND, idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND, idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND:
+		limit = w.cfg.MaxNegativeTTL
+	}
+	resp.Ttl = min(resp.Ttl, limit)
+	resp.NegativeTtl = min(resp.NegativeTtl, w.cfg.MaxNegativeTTL)
+	for _, v := range resp.Values {
+		if v.Ttl != nil && *v.Ttl > w.cfg.MaxTTL {
+			v.Ttl = proto.Uint32(w.cfg.MaxTTL)
+		}
+	}
+	if d := resp.GetReferral(); d != nil && d.Ttl != nil && *d.Ttl > w.cfg.MaxTTL {
+		d.Ttl = proto.Uint32(w.cfg.MaxTTL)
+	}
 }
 
 // conn returns the pooled connection to addr, dialling it on first use.
@@ -408,7 +592,16 @@ func (w *Walker) conn(addr string) (*client.Client, error) {
 			break
 		}
 	}
-	c, err := client.Dial(addr, client.Options{TLS: w.cfg.TLS, DialOptions: w.cfg.DialOptions})
+	opts := client.Options{TLS: w.cfg.TLS, DialOptions: w.cfg.DialOptions}
+	if !slices.Contains(w.cfg.Roots, addr) {
+		// A delegation named addr: dial it only where the policy allows,
+		// checked again on every address the name resolves to.
+		if err := w.cfg.Dial.checkEndpoint(addr); err != nil {
+			return nil, err
+		}
+		opts.DialOptions = append(slices.Clip(opts.DialOptions), grpc.WithContextDialer(w.cfg.Dial.dialer()))
+	}
+	c, err := client.Dial(addr, opts)
 	if err != nil {
 		return nil, err
 	}

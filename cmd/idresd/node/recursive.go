@@ -42,6 +42,18 @@ type RecursiveConfig struct {
 	// for upstreams that require one.
 	UpstreamTLS                           bool
 	UpstreamCA, UpstreamCert, UpstreamKey string
+	// Dial restricts which addresses delegations may make the node dial;
+	// nil means recursive.DefaultDialPolicy() (link-local, metadata,
+	// unspecified and multicast addresses denied; loopback allowed).
+	Dial *recursive.DialPolicy
+	// WalkTimeout, MaxUpstreamQueries, FailureTTL, MaxTTL and
+	// MaxNegativeTTL bound walks and what the cache keeps; zero values
+	// mean the recursive package's defaults, a negative FailureTTL keeps
+	// no failures.
+	WalkTimeout            time.Duration
+	MaxUpstreamQueries     int
+	FailureTTL             time.Duration
+	MaxTTL, MaxNegativeTTL uint32
 }
 
 // upstreamTLS loads the client TLS configuration of upstream
@@ -79,11 +91,21 @@ func (n *Node) resolverFor(authority *answer.Authority) (resolver.Resolver, erro
 		return nil, err
 	}
 	n.upstreamTLS = upTLS
+	// Callers are strangers: they learn that a walk failed, the log
+	// learns why (REC-013).
 	w, err := recursive.New(recursive.Config{
-		TLS:             upTLS,
-		Roots:           rc.Roots,
-		Cache:           c,
-		UpstreamTimeout: rc.UpstreamTimeout,
+		TLS:                upTLS,
+		Roots:              rc.Roots,
+		Cache:              c,
+		UpstreamTimeout:    rc.UpstreamTimeout,
+		WalkTimeout:        rc.WalkTimeout,
+		MaxUpstreamQueries: rc.MaxUpstreamQueries,
+		FailureTTL:         rc.FailureTTL,
+		MaxTTL:             rc.MaxTTL,
+		MaxNegativeTTL:     rc.MaxNegativeTTL,
+		Dial:               rc.Dial,
+		HideFailureDetail:  true,
+		Log:                n.log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recursive resolver: %w", err)
@@ -97,7 +119,10 @@ func (n *Node) resolverFor(authority *answer.Authority) (resolver.Resolver, erro
 	if err := n.registerWalkerMetrics(w); err != nil {
 		return nil, err
 	}
-	n.log.Info("recursive resolver", "roots", rc.Roots, "cache_entries", rc.CacheSize, "cache_bytes", rc.CacheBytes, "upstream_timeout", rc.UpstreamTimeout)
+	wc := w.Config()
+	n.log.Info("recursive resolver", "roots", rc.Roots, "cache_entries", rc.CacheSize, "cache_bytes", rc.CacheBytes, "upstream_timeout", wc.UpstreamTimeout,
+		"walk_timeout", wc.WalkTimeout, "walk_max_queries", wc.MaxUpstreamQueries, "failure_ttl", wc.FailureTTL,
+		"cache_max_ttl", wc.MaxTTL, "cache_max_negative_ttl", wc.MaxNegativeTTL, "dial_allow", wc.Dial.Allow, "dial_deny", wc.Dial.Deny)
 	return w, nil
 }
 
@@ -128,6 +153,7 @@ func (n *Node) registerWalkerMetrics(w *recursive.Walker) error {
 		counter("walks_total", "Walks through the hierarchy (coalesced callers share one).", func(s recursive.Stats) uint64 { return s.Walks }),
 		counter("upstream_queries_total", "Calls to authoritative endpoints, failed ones included.", func(s recursive.Stats) uint64 { return s.UpstreamQueries }),
 		counter("failures_total", "Walks that ended in SERVER_FAILURE.", func(s recursive.Stats) uint64 { return s.Failures }),
+		counter("abandoned_walks_total", "Walks cancelled because every caller waiting for them had gone.", func(s recursive.Stats) uint64 { return s.Abandoned }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "idres", Subsystem: "cache", Name: "evictions_total",
 			Help: "Cache entries evicted to stay within --cache-size and --cache-bytes."}, func() float64 { return float64(w.Cache().Evictions()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "idres", Subsystem: "cache", Name: "bytes",
