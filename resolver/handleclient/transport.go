@@ -122,12 +122,7 @@ func udpExchange(ctx context.Context, conn net.Conn, id uint32, req []byte) (*re
 	deadline, _ := ctx.Deadline()
 	wait := udpResend
 	buf := make([]byte, 64<<10)
-	var (
-		msg    []byte
-		first  handlewire.Envelope
-		got    []bool
-		filled int
-	)
+	asm := assembler{id: id}
 	for {
 		if _, err := conn.Write(req); err != nil {
 			return nil, netErr(ctx, "send request", err)
@@ -147,51 +142,85 @@ func udpExchange(ctx context.Context, conn net.Conn, id uint32, req []byte) (*re
 				}
 				return nil, netErr(ctx, "read answer", err)
 			}
-			if n < handlewire.EnvelopeSize {
-				continue
+			r, done, err := asm.add(buf[:n])
+			if err != nil || done {
+				return r, err
 			}
-			env, err := handlewire.DecodeEnvelope(buf[:n])
-			// A datagram to an earlier request this socket gave up on.
-			if env.RequestID != id {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			if env.Flags&handlewire.EnvTruncated != 0 {
-				return nil, nil
-			}
-			if env.Flags&(handlewire.EnvCompressed|handlewire.EnvEncrypted) != 0 {
-				return nil, fmt.Errorf("%w: envelope flags %#x", ErrUnsupported, env.Flags)
-			}
-			if msg == nil {
-				first = env
-				msg = make([]byte, env.MessageLength)
-				got = make([]bool, (len(msg)+udpData-1)/udpData)
-			} else if env.MessageLength != first.MessageLength || env.Version != first.Version {
-				return nil, fmt.Errorf("%w: datagram %d says %d bytes in version %s, datagram before %d in %s",
-					handlewire.ErrFormat, env.SequenceNumber, env.MessageLength, env.Version, first.MessageLength, first.Version)
-			}
-			chunk := buf[handlewire.EnvelopeSize:n]
-			seq := uint64(env.SequenceNumber)
-			if seq >= uint64(len(got)) || seq*udpData+uint64(len(chunk)) > uint64(len(msg)) {
-				return nil, fmt.Errorf("%w: datagram %d of %d bytes past the message's %d", handlewire.ErrFormat, seq, len(chunk), len(msg))
-			}
-			if got[seq] {
-				continue // the answer to a resend
-			}
-			got[seq] = true
-			filled += copy(msg[seq*udpData:], chunk)
-			if filled < len(msg) {
-				continue
-			}
-			m, err := handlewire.DecodeMessage(msg)
-			if err != nil {
-				return nil, err
-			}
-			return &reply{env: first, msg: m}, nil
 		}
 	}
+}
+
+// assembler puts a UDP answer together from its datagrams as hdllib
+// does: each datagram's envelope carries the whole message's length and
+// its sequence number, and its bytes go at sequence number times
+// udpData; datagrams may come in any order, twice (answers to a resend),
+// or belong to an earlier request.
+//
+// A datagram longer than udpData (hdllib would cut it at its 512-byte
+// buffer) is taken whole when it ends where a later one starts or at the
+// message's end: it fills the places of the sequence numbers it spans.
+type assembler struct {
+	id      uint32
+	msg     []byte
+	first   handlewire.Envelope
+	got     []bool // per udpData slot of msg
+	missing int
+}
+
+// add takes one datagram. done with a nil reply means the server marked
+// its answer truncated.
+func (a *assembler) add(dgram []byte) (r *reply, done bool, err error) {
+	if len(dgram) < handlewire.EnvelopeSize {
+		return nil, false, nil
+	}
+	env, err := handlewire.DecodeEnvelope(dgram)
+	if env.RequestID != a.id {
+		// An answer to an earlier request this socket gave up on.
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	if env.Flags&handlewire.EnvTruncated != 0 {
+		return nil, true, nil
+	}
+	if env.Flags&(handlewire.EnvCompressed|handlewire.EnvEncrypted) != 0 {
+		return nil, true, fmt.Errorf("%w: envelope flags %#x", ErrUnsupported, env.Flags)
+	}
+	if a.msg == nil {
+		a.first = env
+		a.msg = make([]byte, env.MessageLength)
+		a.got = make([]bool, (len(a.msg)+udpData-1)/udpData)
+		a.missing = len(a.got)
+	} else if env.MessageLength != a.first.MessageLength || env.Version != a.first.Version {
+		return nil, true, fmt.Errorf("%w: datagram %d says %d bytes in version %s, datagram before %d in %s",
+			handlewire.ErrFormat, env.SequenceNumber, env.MessageLength, env.Version, a.first.MessageLength, a.first.Version)
+	}
+	chunk := dgram[handlewire.EnvelopeSize:]
+	seq := uint64(env.SequenceNumber)
+	end := seq*udpData + uint64(len(chunk))
+	if seq >= uint64(len(a.got)) || end > uint64(len(a.msg)) || len(chunk) == 0 || end%udpData != 0 && end != uint64(len(a.msg)) {
+		return nil, true, fmt.Errorf("%w: datagram %d of %d bytes does not fit the message's %d in places of %d",
+			handlewire.ErrFormat, seq, len(chunk), len(a.msg), udpData)
+	}
+	if a.got[seq] {
+		return nil, false, nil // the answer to a resend
+	}
+	copy(a.msg[seq*udpData:], chunk)
+	for i := seq; i*udpData < end; i++ {
+		if !a.got[i] {
+			a.got[i] = true
+			a.missing--
+		}
+	}
+	if a.missing > 0 {
+		return nil, false, nil
+	}
+	m, err := handlewire.DecodeMessage(a.msg)
+	if err != nil {
+		return nil, true, err
+	}
+	return &reply{env: a.first, msg: m}, true, nil
 }
 
 // digestMatches checks an answer's request digest (algorithm octet
