@@ -49,6 +49,7 @@ func fixture(t testing.TB, st *store.Store) {
 				val(1, "URL", "https://example.com/p/42", 300, true),
 				val(2, "name", "pump", 600, true),
 				val(3, "secret", "only for registrars", 60, false),
+				val(4, "URL.meta", "https://example.com/p/42.json", 300, true),
 			},
 			"88.100/hidden": {val(1, "secret", "x", 60, false)},
 			"88.100/big":    {val(1, "doc", bigText, 60, true)},

@@ -42,12 +42,10 @@ import (
 // "/" is asked as the prefix handle 0.NA/<handle>: Handle 8's slashless
 // form, which hdllib sends to the site a prefix referral (303) names,
 // asking there for "88.100.1" where it asked the root for
-// "0.NA/88.100.1". The answer path's filter semantics apply as they are:
-// a value must match a listed type AND a listed index, types match
-// exactly, and "type." is no subtype wildcard, where Handle's own servers
-// match a type OR an index and treat "HS_SITE." as a prefix. A client
-// sending both a type and an index list therefore may get fewer values
-// from idres than from CNRI's server.
+// "0.NA/88.100.1". The request asks for the Handle protocol's filter
+// (FILTER_MODE_ANY), which the answer path applies: a value matches a
+// listed index or a listed type, types in any case, "URL." for its
+// subtypes. The front end filters nothing itself.
 //
 //	outcome             response code                body
 //	OK                  RC_SUCCESS (1)               the handle as asked and its values
@@ -240,6 +238,7 @@ func (h *Handler) resolve(ctx context.Context, r *reply) {
 	req := &idresv1.ResolveRequest{
 		Identifier: id, Indexes: q.Indexes,
 		Recursive: r.req.OpFlags&handlewire.FlagRecursive != 0,
+		Filter:    idresv1.FilterMode_FILTER_MODE_ANY,
 	}
 	for _, t := range q.Types {
 		req.Types = append(req.Types, string(t))

@@ -42,15 +42,21 @@ func TestResolutionOutcomes(t *testing.T) {
 		msg     string   // a part of an error message
 	}{
 		{name: "found, private value hidden", handle: "88.100/PUMP-0042", rc: handlewire.RCSuccess, handleV: "88.100/PUMP-0042",
-			vals: []string{fmt.Sprintf("1 URL https://example.com/p/42 ttl=0/300 perm=%#02x", rwr), fmt.Sprintf("2 name pump ttl=0/600 perm=%#02x", rwr)}},
+			vals: []string{fmt.Sprintf("1 URL https://example.com/p/42 ttl=0/300 perm=%#02x", rwr), fmt.Sprintf("2 name pump ttl=0/600 perm=%#02x", rwr), fmt.Sprintf("4 URL.meta https://example.com/p/42.json ttl=0/300 perm=%#02x", rwr)}},
 		{name: "handle echoed as asked", handle: "88.100/pump-0042", rc: handlewire.RCSuccess, handleV: "88.100/pump-0042",
-			vals: []string{fmt.Sprintf("1 URL https://example.com/p/42 ttl=0/300 perm=%#02x", rwr), fmt.Sprintf("2 name pump ttl=0/600 perm=%#02x", rwr)}},
+			vals: []string{fmt.Sprintf("1 URL https://example.com/p/42 ttl=0/300 perm=%#02x", rwr), fmt.Sprintf("2 name pump ttl=0/600 perm=%#02x", rwr), fmt.Sprintf("4 URL.meta https://example.com/p/42.json ttl=0/300 perm=%#02x", rwr)}},
 		{name: "type filter", handle: "88.100/PUMP-0042", types: []string{"name"}, rc: handlewire.RCSuccess, handleV: "88.100/PUMP-0042",
 			vals: []string{fmt.Sprintf("2 name pump ttl=0/600 perm=%#02x", rwr)}},
 		{name: "index filter", handle: "88.100/PUMP-0042", indexes: []uint32{1}, rc: handlewire.RCSuccess, handleV: "88.100/PUMP-0042",
 			vals: []string{fmt.Sprintf("1 URL https://example.com/p/42 ttl=0/300 perm=%#02x", rwr)}},
-		// The answer path combines the lists with AND (Handle's servers: OR).
-		{name: "type and index lists: values matching both", handle: "88.100/PUMP-0042", types: []string{"URL"}, indexes: []uint32{2}, rc: handlewire.RCValuesNotFound},
+		// Handle's filter: a listed type OR a listed index, types in any
+		// case, "T." for T's subtypes.
+		{name: "type and index lists: values matching either", handle: "88.100/PUMP-0042", types: []string{"URL"}, indexes: []uint32{2}, rc: handlewire.RCSuccess, handleV: "88.100/PUMP-0042",
+			vals: []string{fmt.Sprintf("1 URL https://example.com/p/42 ttl=0/300 perm=%#02x", rwr), fmt.Sprintf("2 name pump ttl=0/600 perm=%#02x", rwr)}},
+		{name: "type in another case", handle: "88.100/PUMP-0042", types: []string{"NAME"}, rc: handlewire.RCSuccess, handleV: "88.100/PUMP-0042",
+			vals: []string{fmt.Sprintf("2 name pump ttl=0/600 perm=%#02x", rwr)}},
+		{name: "subtypes", handle: "88.100/PUMP-0042", types: []string{"URL."}, rc: handlewire.RCSuccess, handleV: "88.100/PUMP-0042",
+			vals: []string{fmt.Sprintf("4 URL.meta https://example.com/p/42.json ttl=0/300 perm=%#02x", rwr)}},
 		{name: "filter matches nothing", handle: "88.100/PUMP-0042", types: []string{"nosuch"}, rc: handlewire.RCValuesNotFound, msg: "filter"},
 		{name: "private value asked for", handle: "88.100/PUMP-0042", indexes: []uint32{3}, rc: handlewire.RCValuesNotFound},
 		{name: "only private values", handle: "88.100/hidden", rc: handlewire.RCValuesNotFound},

@@ -132,6 +132,7 @@ func TestHdlResolveAgainstNode(t *testing.T) {
 		{name: "not found", args: []string{"88.100.1/PUMP-9999"}, code: 1, stderr: "rc=100 (HANDLE NOT FOUND)"},
 		{name: "type filter", args: []string{"88.100.1/PUMP-0042", "manufacturer"}, stdout: maker},
 		{name: "index filter over UDP", flags: []string{"-u"}, args: []string{"88.100.1/PUMP-0042", "1"}, stdout: url},
+		{name: "a type or an index, as Handle filters", args: []string{"88.100.1/PUMP-0042", "MANUFACTURER", "1"}, stdout: url + maker},
 		{name: "values not found", args: []string{"88.100.1/PUMP-0042", "cost"}, code: 2, stderr: "rc=200"},
 		{name: "prefix handle: HS_SITE of the node itself", args: []string{"0.NA/88.100.1", "HS_SITE"},
 			stdout: "3\tHS_SITE\tsite{" + siteLine(n.HandleAddr()) + "}\n"},
