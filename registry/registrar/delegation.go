@@ -288,7 +288,12 @@ func checkHost(h string) error {
 	if h == "" {
 		return errors.New("empty host")
 	}
-	if net.ParseIP(h) != nil {
+	if ip := net.ParseIP(h); ip != nil {
+		// No node listens on these: unspecified reaches the dialler's own
+		// host, multicast and broadcast a group (REC-013).
+		if ip.IsUnspecified() || ip.IsMulticast() || ip.Equal(net.IPv4bcast) {
+			return fmt.Errorf("host %s is not the address of one node (unspecified, multicast or broadcast)", h)
+		}
 		return nil
 	}
 	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {

@@ -90,6 +90,14 @@ func TestSetDelegationChecks(t *testing.T) {
 		{"grpc port too big", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "h:65536"), codes.InvalidArgument},
 		{"grpc bad host", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "a b:80"), codes.InvalidArgument},
 		{"grpc listed twice", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "h:1", "h:1"), codes.InvalidArgument},
+		// No node listens on these: they reach the dialler's own host or
+		// a group (REC-013).
+		{"grpc unspecified IPv4", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "0.0.0.0:7420"), codes.InvalidArgument},
+		{"grpc unspecified IPv6", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "[::]:7420"), codes.InvalidArgument},
+		{"grpc multicast", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "224.0.0.1:7420"), codes.InvalidArgument},
+		{"grpc IPv6 multicast", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "[ff02::1]:7420"), codes.InvalidArgument},
+		{"grpc broadcast", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "255.255.255.255:7420"), codes.InvalidArgument},
+		{"grpc IPv4-mapped unspecified", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "[::ffff:0.0.0.0]:7420"), codes.InvalidArgument},
 		{"bad prefix", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88..1", "h:1"), codes.InvalidArgument},
 		{"missing delegation", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, nil, codes.InvalidArgument},
 	}
@@ -122,6 +130,8 @@ func TestDelegationEndpointSyntax(t *testing.T) {
 		{"dns IPv6 without port", []string{"::1"}, nil, codes.OK},
 		{"dns bad port", []string{"127.0.0.12:x"}, nil, codes.InvalidArgument},
 		{"dns empty", []string{""}, nil, codes.InvalidArgument},
+		{"dns unspecified", []string{"0.0.0.0"}, nil, codes.InvalidArgument},
+		{"dns multicast", []string{"[ff02::fb]:5353"}, nil, codes.InvalidArgument},
 		{"http", nil, []string{"http://127.0.0.1:8080"}, codes.OK},
 		{"https with path", nil, []string{"https://id.example/api"}, codes.OK},
 		{"relative URL", nil, []string{"/api"}, codes.InvalidArgument},
