@@ -258,6 +258,12 @@ func (s *Service) putBatch(ctx context.Context, items []store.BulkItem, plan *st
 		// every record a second time.
 		rec := &idresv1.AuditRecord{Time: timestamppb.New(tx.Now()), Call: "Import"}
 		if c := credential.FromContext(ctx); c != nil {
+			// In the transaction that writes: no batch commits after the
+			// credential's revocation, however long the stream has run
+			// (the Authenticator ends the stream at its next message).
+			if err := stillValid(tx, c, tx.Now()); err != nil {
+				return err
+			}
 			rec.CredentialId = c.ID
 		}
 		return tx.PutIdentifiersPlanned(items, plan, replace, func(it *store.BulkItem, oldRaw, newRaw []byte) error {

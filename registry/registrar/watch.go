@@ -113,9 +113,12 @@ func changePrefix(identifier string) string {
 	return ident.Fold(p)
 }
 
-// stillValid checks, before a watch sends more, that the credential it
-// started with is neither revoked nor expired since: a stream outlives the
-// check the interceptor made when it opened.
+// stillValid checks, in the transaction a long-lived call reads (Watch)
+// or commits (Import) in, that the credential it started with is neither
+// revoked nor expired since: a stream outlives the check the interceptor
+// made when it opened. grpcserver.Authenticator re-checks every stream
+// between messages; this makes the check exact for what the call does
+// in tx.
 func stillValid(tx *store.Tx, c *credential.Credential, now time.Time) error {
 	cur, err := tx.Credential(c.ID)
 	if err != nil || !cur.Revoked.IsZero() || !cur.Expires.IsZero() && !now.Before(cur.Expires) {
