@@ -12,7 +12,8 @@ import (
 type handleTarget struct {
 	System string // the report's row label, e.g. "idresd --handle"
 	Addr   string // host:port, answering over TCP and UDP
-	// PID, when not 0, is the server's process: its memory is sampled
+	// PID, when not 0, is the server's process: its CPU time is read
+	// around each run (server CPU per request) and its memory sampled
 	// after the runs.
 	PID int
 	// IDs, when not 0, is how many identifiers of the data set the
@@ -35,7 +36,7 @@ func (r *runner) handleFrontEnd(main *node, data string) error {
 	if main.handle == "" {
 		return errors.New("idresd runs without --handle")
 	}
-	targets := []handleTarget{{System: "idresd --handle", Addr: main.handle, IDs: r.n}}
+	targets := []handleTarget{{System: "idresd --handle", Addr: main.handle, IDs: r.n, PID: main.cmd.Process.Pid}}
 	if handleReference != nil {
 		t, stop, err := handleReference(r, data, r.n)
 		if err != nil {
@@ -86,9 +87,13 @@ func (r *runner) handleCompare(ids int, targets ...handleTarget) error {
 			"--duration", r.dur.String(), "--ids", strconv.Itoa(ids)}, flag...)
 		for i := range r.runs {
 			for j, t := range targets {
+				cpu0, cpuErr := procCPU(t.PID)
 				b, cmdline, err := r.bench(t.Addr, args...)
 				if err != nil {
 					return fmt.Errorf("%s, %s: %w", name, t.System, err)
+				}
+				if cpu1, err := procCPU(t.PID); cpuErr == nil && err == nil && b.Ops > 0 {
+					rows[j].CPU = append(rows[j].CPU, float64((cpu1-cpu0).Microseconds())/float64(b.Ops))
 				}
 				if b.Outcomes["OK"] != b.Ops {
 					return fmt.Errorf("%s, %s: %d of %d answers not OK: %v", name, t.System, b.Ops-b.Outcomes["OK"], b.Ops, b.Outcomes)

@@ -118,6 +118,7 @@ func (r *runner) report(took time.Duration) error {
 		fmt.Fprintf(&b, "| %s | %s | %.0f %s | %s | %s | %s |\n", x.Name, x.System, x.median(), x.Unit, strings.Join(runs, ", "), p50, p99)
 	}
 
+	r.writeServerCPU(&b)
 	r.writeMemory(&b)
 	r.scaleNotes()
 
@@ -237,4 +238,44 @@ func humanRate(v float64) string {
 		return fmt.Sprintf("%.1fk/s", v/1e3)
 	}
 	return fmt.Sprintf("%.0f/s", v)
+}
+
+// writeServerCPU is the table of the rows whose server CPU was measured
+// (the Handle rows: idresd and CNRI's server), with each system's
+// throughput against the first system of the same measurement.
+func (r *runner) writeServerCPU(b *strings.Builder) {
+	var rows []*result
+	for _, x := range r.results {
+		if len(x.CPU) > 0 && len(x.Runs) > 0 {
+			rows = append(rows, x)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n## Server CPU per request\n\nThe user and system CPU time of the server's process over each timed run (`/proc/PID/stat`, "+
+		"10 ms ticks), divided by the requests answered in the run; medians of the runs. The load generator shares the cores and is not counted. "+
+		"The last column is the first system's throughput over this one's, the median of the per-run ratios.\n\n"+
+		"| measurement | system | median | server CPU µs/request | runs | first system ÷ this |\n|---|---|---:|---:|---|---:|\n")
+	for _, x := range rows {
+		var runs []string
+		for _, v := range x.CPU {
+			runs = append(runs, fmt.Sprintf("%.0f", v))
+		}
+		ratio := "–"
+		if first := r.firstOf(x.Name); first != nil && first != x {
+			ratio = fmt.Sprintf("%.2f×", ratioRuns(first, x))
+		}
+		fmt.Fprintf(b, "| %s | %s | %.0f %s | %.0f | %s | %s |\n", x.Name, x.System, x.median(), x.Unit, median(x.CPU), strings.Join(runs, ", "), ratio)
+	}
+}
+
+// firstOf is the first row measured of a measurement.
+func (r *runner) firstOf(name string) *result {
+	for _, x := range r.results {
+		if x.Name == name && len(x.Runs) > 0 {
+			return x
+		}
+	}
+	return nil
 }

@@ -88,3 +88,33 @@ func TestReport(t *testing.T) {
 		t.Errorf("SVG lacks a bar label:\n%s", svg)
 	}
 }
+
+// TestReportServerCPU: the Handle rows' server CPU per request is its own
+// table, with the first system's throughput over each other's.
+func TestReportServerCPU(t *testing.T) {
+	dir := t.TempDir()
+	logf, _ := os.Create(filepath.Join(dir, "bench.log"))
+	defer logf.Close()
+	r := &runner{out: filepath.Join(dir, "results.md"), n: 1000, runs: 2, log: logf}
+	r.results = []*result{
+		{Name: "unary Resolve", System: "idres", Unit: "requests/s", Runs: []float64{900, 1100}},
+		{Name: "Handle resolution over TCP", System: "idresd --handle", Unit: "requests/s", Runs: []float64{20000, 30000}, CPU: []float64{40, 50}},
+		{Name: "Handle resolution over TCP", System: "CNRI HANDLE.NET 7.3.1", Unit: "requests/s", Runs: []float64{10000, 10000}, CPU: []float64{100, 120}},
+	}
+	if err := r.report(0); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(r.out)
+	for _, want := range []string{
+		"## Server CPU per request",
+		"| Handle resolution over TCP | idresd --handle | 25000 requests/s | 45 | 40, 50 | – |",
+		"| Handle resolution over TCP | CNRI HANDLE.NET 7.3.1 | 10000 requests/s | 110 | 100, 120 | 2.50× |",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(string(md), "| unary Resolve | idres | 1000 requests/s | 0 |") {
+		t.Error("a row without CPU figures is in the CPU table")
+	}
+}

@@ -55,6 +55,7 @@ type result struct {
 	Runs    []float64
 	P99     []float64 // ms, when measured
 	P50     []float64
+	CPU     []float64 // server CPU µs per request (user+system of its process over the run), when measured
 	Command string
 }
 
