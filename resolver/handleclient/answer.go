@@ -19,10 +19,11 @@ import (
 //	VALUES_NOT_FOUND             VALUES_NOT_FOUND
 //	INVALID_HANDLE               INVALID_IDENTIFIER
 //	SERVICE_/PREFIX_REFERRAL     REFERRAL
+//	SERVER_NOT_RESP              PREFIX_NOT_FOUND
 //	anything else                SERVER_FAILURE
 //
-// RC_SERVER_NOT_RESP is a failure here: without values it names nowhere
-// to go.
+// RC_SERVER_NOT_RESP is how HANDLE.NET (and idres) say that no prefix
+// they hold or delegate covers the handle: idres's PREFIX_NOT_FOUND.
 func Outcome(rc uint32) idresv1.Outcome {
 	switch rc {
 	case handlewire.RCSuccess:
@@ -35,6 +36,8 @@ func Outcome(rc uint32) idresv1.Outcome {
 		return idresv1.Outcome_OUTCOME_INVALID_IDENTIFIER
 	case handlewire.RCServiceReferral, handlewire.RCPrefixReferral:
 		return idresv1.Outcome_OUTCOME_REFERRAL
+	case handlewire.RCServerNotResponsible:
+		return idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND
 	}
 	return idresv1.Outcome_OUTCOME_SERVER_FAILURE
 }
