@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -72,7 +73,13 @@ func cnriReference(r *runner, data string, ids int) (handleTarget, func(), error
 	if err != nil {
 		return t, nil, err
 	}
-	stop := func() { r.stop(cmd) }
+	// SIGTERM first: the JVM runs its shutdown hooks (the server closes
+	// its storage and queue lock) on SIGINT too, but not when it was
+	// started with SIGINT ignored, as under a backgrounded make bench.
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		r.stop(cmd)
+	}
 	exited := make(chan struct{})
 	go func() { cmd.Process.Wait(); close(exited) }() //nolint:errcheck // the exit is what matters
 	var load cnriLoad
