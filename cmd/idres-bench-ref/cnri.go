@@ -123,7 +123,9 @@ func cnriReference(r *runner, data string, ids int) (handleTarget, func(), error
 		"its own setup tool's answers (primary server, keys without passphrase), JDB storage, TCP and UDP on loopback with its default 15 handler threads each, no HTTP interface, "+
 		"no recursion, and root_info/resolver_site naming itself, so it never asks the global registry. It holds %d identifiers of the data set (PREFIX/item-0 .. item-%d, "+
 		"the same 4 values each as idres, no HS_ADMIN), registered by CNRI's batch tool (GenericBatch, %d clients) in %.0f s, %.0f identifiers/s; "+
-		"HANDLE_IDS sets how many. Its JVM is warmed for 3 s per transport before the timed runs.",
+		"HANDLE_IDS sets how many. Its JVM is warmed for 3 s per transport before the timed runs. "+
+		"HANDLE.NET 7.3 closes a TCP connection after each answer (it ignores the keep-connection flag), so over TCP it accepts a connection per request, "+
+		"as hdllib, which opens one per request, expects; idresd keeps the load generator's connections.",
 		javaVersion(), load.Loaded, load.Loaded-1, load.Jobs, load.Seconds, load.PerSecond))
 	return t, stop, nil
 }
