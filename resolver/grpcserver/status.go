@@ -22,8 +22,13 @@ import (
 // a service returns into a gRPC status (Status): services return wrapped
 // Go errors and never choose a code themselves, so the mapping has one
 // owner. Chain them innermost, so the other interceptors see codes.
+// StatusUnary also answers InvalidArgument to a request with a string
+// that is not UTF-8 (codec.go).
 func StatusUnary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if err := invalidUTF8(req); err != nil {
+			return nil, err // marked by Codec (codec.go)
+		}
 		resp, err := handler(ctx, req)
 		if err != nil {
 			return nil, Status(ctx, err)
@@ -32,10 +37,12 @@ func StatusUnary() grpc.UnaryServerInterceptor {
 	}
 }
 
-// StatusStream is StatusUnary for streaming calls.
+// StatusStream is StatusUnary for streaming calls. It also refuses, as
+// InvalidArgument, a received message with a string that is not UTF-8
+// (codec.go).
 func StatusStream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		return Status(ss.Context(), handler(srv, ss))
+		return Status(ss.Context(), handler(srv, utf8Stream{ss}))
 	}
 }
 

@@ -136,7 +136,9 @@ func (n *Node) grpcOptions() []grpc.ServerOption {
 	// Stream workers: handlers run on long-lived goroutines whose stacks
 	// have already grown, instead of a new goroutine per call growing its
 	// stack again (a tenth of the CPU under unary Resolve load).
-	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(size), grpc.NumStreamWorkers(uint32(streamWorkers()))}
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(size), grpc.NumStreamWorkers(uint32(streamWorkers())),
+		// Invalid UTF-8 in a request is InvalidArgument, not Internal.
+		grpc.ForceServerCodecV2(grpcserver.Codec())}
 	if n.tlsConfig != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(n.tlsConfig)))
 	}
