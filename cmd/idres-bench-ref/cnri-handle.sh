@@ -178,7 +178,7 @@ start() {
 	setsid "${SERVER_CMD[@]}" >>"$dir/server.out" 2>&1 </dev/null &
 	local pid=$!
 	echo "$pid" >"$dir/server.pid"
-	wait_port "$port" "$pid" || die "server did not start (see $dir/server.out and $dir/logs/error.log)"
+	wait_port "$port" "$pid" || { stop "$pid"; die "server did not start (see $dir/server.out and $dir/logs/error.log)"; }
 	echo "$pid"
 }
 
