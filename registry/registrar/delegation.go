@@ -290,7 +290,7 @@ func checkHost(h string) error {
 	}
 	if ip := net.ParseIP(h); ip != nil {
 		// No node listens on these: unspecified reaches the dialler's own
-		// host, multicast and broadcast a group (REC-013).
+		// host, multicast and broadcast a group (REC-012).
 		if ip.IsUnspecified() || ip.IsMulticast() || ip.Equal(net.IPv4bcast) {
 			return fmt.Errorf("host %s is not the address of one node (unspecified, multicast or broadcast)", h)
 		}

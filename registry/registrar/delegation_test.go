@@ -91,7 +91,7 @@ func TestSetDelegationChecks(t *testing.T) {
 		{"grpc bad host", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "a b:80"), codes.InvalidArgument},
 		{"grpc listed twice", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "h:1", "h:1"), codes.InvalidArgument},
 		// No node listens on these: they reach the dialler's own host or
-		// a group (REC-013).
+		// a group (REC-012).
 		{"grpc unspecified IPv4", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "0.0.0.0:7420"), codes.InvalidArgument},
 		{"grpc unspecified IPv6", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "[::]:7420"), codes.InvalidArgument},
 		{"grpc multicast", []string{"88"}, nil, [2]string{"", credential.RoleAdmin}, dg("88.100", "224.0.0.1:7420"), codes.InvalidArgument},

@@ -6,10 +6,10 @@ import (
 )
 
 // TestDefaultWalkBounds pins the defaults a node gets without flags: a
-// walk ends within 10 s and 32 upstream calls (REC-014), a failure is
+// walk ends within 10 s and 32 upstream calls (REC-013), a failure is
 // kept between 1 s and 5 min (RFC 9520), cached TTLs are capped at a day
-// and denials at an hour (REC-016), and a dial policy is in force
-// (REC-013).
+// and denials at an hour (REC-015), and a dial policy is in force
+// (REC-012).
 func TestDefaultWalkBounds(t *testing.T) {
 	w, err := New(Config{Roots: []string{"127.0.0.1:1"}})
 	if err != nil {

@@ -19,7 +19,7 @@ var ErrDialDenied = errors.New("denied by the dial policy")
 // delegations name. Any subtree's administrator writes those addresses, so
 // without a policy a recursive node would connect wherever it is told: to
 // its own host's services, the cloud metadata service, the operator's
-// private network (REC-013).
+// private network (REC-012).
 //
 // The policy is enforced at dial time on the address actually connected
 // to, after name resolution: a host name that resolves to a denied address

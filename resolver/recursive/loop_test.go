@@ -59,7 +59,7 @@ func TestReferralLoopEndsInServerFailure(t *testing.T) {
 			if n := cnt.reset(); n > 3 {
 				t.Errorf("loop detection took %d upstream calls, want at most 3", n)
 			}
-			// A failure is kept briefly (REC-015), then walked again.
+			// A failure is kept briefly (REC-014), then walked again.
 			resolve(t, w, tc.id)
 			if n := cnt.reset(); n != 0 {
 				t.Errorf("repeat within the failure TTL made %d upstream calls, want 0", n)

@@ -33,25 +33,22 @@ import (
 const (
 	DefaultUpstreamTimeout = 2 * time.Second
 	// DefaultWalkTimeout bounds a whole walk: a few slow endpoints and a
-	// full descent fit; 16 silent endpoints (2 s each) do not (REC-014).
+	// full descent fit; 16 silent endpoints (2 s each) do not (REC-013).
 	DefaultWalkTimeout = 10 * time.Second
 	// DefaultMaxUpstreamQueries bounds the calls of one walk: two dead
 	// endpoints at each level of a deep walk fit, a delegation padded
-	// with dead endpoints at every level does not (REC-014).
+	// with dead endpoints at every level does not (REC-013).
 	DefaultMaxUpstreamQueries = 32
 	// DefaultFailureTTL is how long a walk that ended in SERVER_FAILURE is
-	// remembered for its identifier (REC-015): RFC 9520 asks at least 1 s
+	// remembered for its identifier (REC-014): RFC 9520 asks at least 1 s
 	// and at most 5 min.
 	DefaultFailureTTL = 5 * time.Second
 	// DefaultMaxTTL and DefaultMaxNegativeTTL cap how long an upstream's
 	// answers and referrals, and its denials, are kept, whatever TTL
-	// they carry (REC-016): unbound's cache-max-ttl and
+	// they carry (REC-015): unbound's cache-max-ttl and
 	// cache-max-negative-ttl.
 	DefaultMaxTTL         = 86400
 	DefaultMaxNegativeTTL = 3600
-	// FailureMessage is all a caller learns of a failed walk when
-	// Config.HideFailureDetail is set (REC-013).
-	FailureMessage = "recursive resolution failed: no node of the identifier's zone gave a usable answer"
 	// MaxReferrals is how many referrals one resolution may follow: enough
 	// for a prefix of 16 segments below the root.
 	MaxReferrals = 16
@@ -91,13 +88,14 @@ type Config struct {
 	// Dial restricts the addresses delegations may make the walker dial;
 	// nil means DefaultDialPolicy(). The root hints are always dialled.
 	Dial *DialPolicy
-	// HideFailureDetail answers SERVER_FAILURE with FailureMessage
-	// instead of what went wrong upstream (addresses, dial errors,
-	// whatever answered there): a node serving strangers sets it; the
-	// trace, whose user walks for themself, does not.
+	// HideFailureDetail answers SERVER_FAILURE without what went wrong
+	// upstream (addresses, dial errors, whatever answered there), saying
+	// only which zone gave no usable answer; referral loops are still
+	// explained, as they name zones only. A node serving strangers sets
+	// it; the trace, whose user walks for themself, does not.
 	HideFailureDetail bool
-	// Log, when set, receives the detail of every walk that ended in
-	// SERVER_FAILURE.
+	// Log, when set, receives the detail of every walk that ran to its
+	// end in SERVER_FAILURE.
 	Log *slog.Logger
 	// TLS, when set, secures every upstream connection; nil means
 	// plaintext.
@@ -240,7 +238,7 @@ func (w *Walker) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idr
 			wctx, cancel := context.WithTimeout(fctx, w.cfg.WalkTimeout)
 			defer cancel()
 			w.stats.walks.Add(1)
-			resp, err := w.walk(wctx, id)
+			resp, detail, err := w.walk(wctx, id)
 			switch {
 			case fctx.Err() != nil:
 				// Nobody waits for this answer: neither count nor keep
@@ -250,7 +248,7 @@ func (w *Walker) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idr
 				w.stats.failures.Add(1)
 				w.storeFailure(id, resp)
 				if w.cfg.Log != nil {
-					w.cfg.Log.Info("recursive walk failed", "identifier", id.String(), "detail", resp.GetMessage())
+					w.cfg.Log.Info("recursive walk failed", "identifier", id.String(), "detail", detail)
 				}
 			}
 			return resp, err
@@ -262,11 +260,8 @@ func (w *Walker) Resolve(ctx context.Context, req *idresv1.ResolveRequest) (*idr
 	}
 	resp = finish(resp, ttl, req)
 	if resp.Outcome == idresv1.Outcome_OUTCOME_SERVER_FAILURE {
-		// A failure is not an answer to keep (REC-015): callers ask again.
+		// A failure is not an answer to keep (REC-014): callers ask again.
 		resp.Ttl = 0
-		if w.cfg.HideFailureDetail {
-			resp.Message = FailureMessage
-		}
 	}
 	return resp, nil
 }
@@ -352,21 +347,37 @@ func withTTL(r *idresv1.ResolveResponse, ttl uint32) *idresv1.ResolveResponse {
 // endpoint of the cached cut it started from answers (the child moved, its
 // nodes are down), it forgets that referral and starts again higher up,
 // as a DNS resolver goes back to the parent of a lame delegation (REC-011).
-func (w *Walker) walk(ctx context.Context, id ident.ID) (*idresv1.ResolveResponse, error) {
-	budget := w.cfg.MaxUpstreamQueries
+// detail is what went wrong when the walk failed.
+func (w *Walker) walk(ctx context.Context, id ident.ID) (resp *idresv1.ResolveResponse, detail string, err error) {
+	r := &run{budget: w.cfg.MaxUpstreamQueries}
 	for {
-		resp, stale, err := w.walkFrom(ctx, id, &budget)
+		resp, stale, err := w.walkFrom(ctx, id, r)
 		if stale == "" || ctx.Err() != nil {
-			return resp, err
+			return resp, r.detail, err
 		}
 		w.cfg.Cache.Delete(cache.Key{Kind: cache.Referral, Name: stale})
 	}
 }
 
+// run is the state of one walk across its restarts.
+type run struct {
+	budget int    // upstream calls left
+	detail string // why it failed, in full
+}
+
+// fail ends a walk in SERVER_FAILURE: full says what went wrong, public
+// what a stranger may be told of it (REC-012).
+func (w *Walker) fail(r *run, id ident.ID, public, full string) *idresv1.ResolveResponse {
+	r.detail = full
+	if w.cfg.HideFailureDetail {
+		return failure(id, public)
+	}
+	return failure(id, full)
+}
+
 // walkFrom is one walk from the deepest cached cut. stale names that cut
-// when none of its endpoints answered. budget is what is left of the
-// walk's upstream calls.
-func (w *Walker) walkFrom(ctx context.Context, id ident.ID, budget *int) (resp *idresv1.ResolveResponse, stale string, err error) {
+// when none of its endpoints answered.
+func (w *Walker) walkFrom(ctx context.Context, id ident.ID, r *run) (resp *idresv1.ResolveResponse, stale string, err error) {
 	tgt := walkTo(id)
 	zone, endpoints := ".", w.cfg.Roots
 	var cut *string // the zone cut we were last referred to; nil at the roots
@@ -380,15 +391,20 @@ func (w *Walker) walkFrom(ctx context.Context, id ident.ID, budget *int) (resp *
 	fromCache := cut != nil
 	var path []string // zone cuts followed, for loop messages
 	for referrals := 0; ; {
-		resp, err := w.ask(ctx, zone, cut, endpoints, id, budget)
+		resp, err := w.ask(ctx, zone, cut, endpoints, id, &r.budget)
 		if err != nil {
 			if ctx.Err() != nil {
-				return failure(id, fmt.Sprintf("walk for %s gave up after %s: %v", id, w.cfg.WalkTimeout, err)), "", nil
+				msg := fmt.Sprintf("walk for %s gave up after %s", id, w.cfg.WalkTimeout)
+				return w.fail(r, id, msg, fmt.Sprintf("%s: %v", msg, err)), "", nil
 			}
 			if fromCache && len(path) == 0 && !errors.Is(err, errBudget) {
 				return nil, zone, nil
 			}
-			return failure(id, err.Error()), "", nil
+			public := fmt.Sprintf("no node of zone %s gave a usable answer", zoneName(zone))
+			if errors.Is(err, errBudget) {
+				public = fmt.Sprintf("no answer for %s within %d upstream calls", id, w.cfg.MaxUpstreamQueries)
+			}
+			return w.fail(r, id, public, err.Error()), "", nil
 		}
 		if resp.Outcome != idresv1.Outcome_OUTCOME_REFERRAL {
 			w.store(id, named(id), resp)
@@ -397,14 +413,18 @@ func (w *Walker) walkFrom(ctx context.Context, id ident.ID, budget *int) (resp *
 		d := resp.GetReferral()
 		next := ident.Fold(d.GetPrefix())
 		if reason := closer(cut, next, tgt); reason != "" {
-			return failure(id, fmt.Sprintf("referral loop: zone %s referred %s to %q, %s (path: %s)",
-				zoneName(zone), id, d.GetPrefix(), reason, strings.Join(append(path, zoneName(zone)), " -> "))), "", nil
+			// Zone names only: a stranger may read them (REC-003).
+			msg := fmt.Sprintf("referral loop: zone %s referred %s to %q, %s (path: %s)",
+				zoneName(zone), id, d.GetPrefix(), reason, strings.Join(append(path, zoneName(zone)), " -> "))
+			return w.fail(r, id, msg, msg), "", nil
 		}
 		if referrals++; referrals > MaxReferrals {
-			return failure(id, fmt.Sprintf("more than %d referrals resolving %s (path: %s)", MaxReferrals, id, strings.Join(path, " -> "))), "", nil
+			msg := fmt.Sprintf("more than %d referrals resolving %s (path: %s)", MaxReferrals, id, strings.Join(path, " -> "))
+			return w.fail(r, id, msg, msg), "", nil
 		}
 		if len(d.GetGrpc()) == 0 {
-			return failure(id, fmt.Sprintf("referral to %q from zone %s lists no gRPC endpoint", d.GetPrefix(), zoneName(zone))), "", nil
+			msg := fmt.Sprintf("referral to %q from zone %s lists no gRPC endpoint", d.GetPrefix(), zoneName(zone))
+			return w.fail(r, id, msg, msg), "", nil
 		}
 		if c := w.cfg.Cache; c != nil {
 			c.Put(cache.Key{Kind: cache.Referral, Name: next}, next, resp, resp.Ttl)
@@ -507,7 +527,7 @@ func (w *Walker) call(ctx context.Context, addr string, cut *string, id ident.ID
 	return resp, nil
 }
 
-// matches checks that an upstream's answer is about the question (REC-017):
+// matches checks that an upstream's answer is about the question (REC-016):
 // the identifier asked, and, for a final answer from a zone the walk was
 // referred to, an authoritative one from that zone or below it that
 // encloses the prefix asked about. A node that answers otherwise is lame
@@ -537,7 +557,7 @@ func matches(resp *idresv1.ResolveResponse, id ident.ID, cut *string) error {
 }
 
 // bound makes an upstream's answer fit for anonymous callers and the
-// cache (REC-016, REC-017): values not public and who withdrew a
+// cache (REC-015, REC-016): values not public and who withdrew a
 // tombstone are dropped (the walker holds no credential, but an upstream
 // may still show them, to a client certificate say), and TTLs are capped.
 func (w *Walker) bound(resp *idresv1.ResolveResponse) {

@@ -92,7 +92,7 @@ func (n *Node) resolverFor(authority *answer.Authority) (resolver.Resolver, erro
 	}
 	n.upstreamTLS = upTLS
 	// Callers are strangers: they learn that a walk failed, the log
-	// learns why (REC-013).
+	// learns why (REC-012).
 	w, err := recursive.New(recursive.Config{
 		TLS:                upTLS,
 		Roots:              rc.Roots,

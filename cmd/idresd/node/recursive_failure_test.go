@@ -22,7 +22,8 @@ import (
 // answers). An anonymous caller, over gRPC or HTTP, learns SERVER_FAILURE
 // and nothing of what the dial met ("connection refused", the address, an
 // HTTP status from whatever listens there): that would make the node a
-// port scanner for anyone. The detail goes to the node's log.
+// port scanner for anyone. The detail goes to the node's log. A referral
+// loop is still explained: it names zones only (REC-003).
 func TestRecursiveNodeHidesUpstreamErrors(t *testing.T) {
 	root := httpStartNode(t, node.Config{Logger: quietLog})
 	closed := deadPort(t)
@@ -31,7 +32,7 @@ func TestRecursiveNodeHidesUpstreamErrors(t *testing.T) {
 		if err := tx.CreatePrefix(&idresv1.Prefix{Prefix: "", NegativeTtl: proto.Uint32(300)}); err != nil {
 			return err
 		}
-		for p, addr := range map[string]string{"88": closed, "89": silent} {
+		for p, addr := range map[string]string{"88": closed, "89": silent, "90": root.GRPCAddr()} {
 			if err := tx.PutDelegation(&idresv1.Delegation{Prefix: p, Grpc: []string{addr}, Ttl: proto.Uint32(3600)}); err != nil {
 				return err
 			}
@@ -57,6 +58,10 @@ func TestRecursiveNodeHidesUpstreamErrors(t *testing.T) {
 			}
 		}
 		return ""
+	}
+	loop, err := c.Resolve(context.Background(), &idresv1.ResolveRequest{Identifier: "90/x"})
+	if err != nil || loop.Outcome != idresv1.Outcome_OUTCOME_SERVER_FAILURE || !strings.HasPrefix(loop.Message, "referral loop:") {
+		t.Errorf("referral loop: %v %v, want SERVER_FAILURE explaining the loop", loop, err)
 	}
 	for id, addr := range map[string]string{"88/x": closed, "89/x": silent} {
 		resp, err := c.Resolve(context.Background(), &idresv1.ResolveRequest{Identifier: id})
