@@ -1,8 +1,3 @@
-// Package backup takes online snapshots of a node's store and restores
-// them offline. A snapshot is one bbolt read transaction streamed whole, so
-// it is consistent while writes go on; a restore verifies the file (opens,
-// schema version, integrity check) before it replaces anything, and keeps
-// the replaced file aside.
 package backup
 
 import (
@@ -38,13 +33,20 @@ func (s *Service) Snapshot(_ *idresv1.SnapshotRequest, stream idresv1.Backup_Sna
 	w := &chunkWriter{stream: stream, sum: sha256.New(), buf: make([]byte, 0, ChunkSize)}
 	n, rev, err := s.store.Snapshot(w)
 	if err == nil {
+		// The file's own trailer ends the data: whatever writes the
+		// stream's bytes to a file writes a backup that verifies itself.
+		t := Trailer{SchemaVersion: store.SchemaVersion, Revision: rev, Length: uint64(n)}
+		w.sum.Sum(t.SHA256[:0])
+		_, err = w.Write(AppendTrailer(nil, t))
+	}
+	if err == nil {
 		err = w.flush()
 	}
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	return stream.Send(&idresv1.SnapshotChunk{Trailer: &idresv1.SnapshotTrailer{
-		Size: uint64(n), Sha256: w.sum.Sum(nil), Revision: rev, SchemaVersion: store.SchemaVersion,
+		Size: uint64(n) + TrailerSize, Sha256: w.sum.Sum(nil), Revision: rev, SchemaVersion: store.SchemaVersion,
 	}})
 }
 
