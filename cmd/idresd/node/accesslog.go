@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/status"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 )
@@ -17,8 +16,8 @@ import (
 // Registry changes are logged one by one by the registry itself.
 const resolveLogSample = 1000
 
-// sampledResolveLog logs every resolveLogSample-th Resolve call, and every
-// one that fails as a call.
+// sampledResolveLog logs every resolveLogSample-th Resolve call that
+// succeeds; grpcserver.FailureLog logs every one that fails.
 func sampledResolveLog(log *slog.Logger) grpc.UnaryServerInterceptor {
 	var count atomic.Uint64
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -27,15 +26,11 @@ func sampledResolveLog(log *slog.Logger) grpc.UnaryServerInterceptor {
 		}
 		start := time.Now()
 		resp, err := handler(ctx, req)
-		if n := count.Add(1); err == nil && n%resolveLogSample != 1 {
+		if n := count.Add(1); err != nil || n%resolveLogSample != 1 {
 			return resp, err
 		}
-		attrs := []any{"identifier", req.(*idresv1.ResolveRequest).GetIdentifier(), "duration", time.Since(start), "sample", resolveLogSample}
-		if err != nil {
-			log.WarnContext(ctx, "resolve failed", append(attrs, "code", status.Code(err).String())...)
-		} else {
-			log.InfoContext(ctx, "resolve", append(attrs, "outcome", resp.(*idresv1.ResolveResponse).GetOutcome().String())...)
-		}
+		log.InfoContext(ctx, "resolve", "identifier", req.(*idresv1.ResolveRequest).GetIdentifier(), "duration", time.Since(start), "sample", resolveLogSample,
+			"outcome", resp.(*idresv1.ResolveResponse).GetOutcome().String())
 		return resp, err
 	}
 }

@@ -77,6 +77,9 @@ type Config struct {
 	// answers with (PEM PKCS #8 RSA); "" means DataDir/handle.key,
 	// generated on the first start with HandleAddr (handlekey.go).
 	HandleKey string
+	// HandleSignRate bounds the certified (signed) Handle answers a
+	// second; 0 is handleserver's default.
+	HandleSignRate float64
 	// HTTPAddr, when set, runs the HTTP gateway on this TCP address (http.go).
 	HTTPAddr string
 	// HTTPURL is the gateway's public base URL, advertised in the node's
@@ -172,13 +175,14 @@ func Start(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	authn := &grpcserver.Authenticator{Verify: n.store.VerifyToken, Now: cfg.Now}
+	failed := &grpcserver.FailureLog{Logger: log, Now: cfg.Now} // every failed call, refusals included
 	gm, err := newGRPCMetrics(n.Metrics)
 	if err != nil {
 		return nil, err
 	}
 	n.grpc = grpc.NewServer(append(n.grpcOptions(),
-		grpc.ChainUnaryInterceptor(gm.Unary(), recoverUnary(log, panics), authn.Unary(), n.limiter.Unary(), sampledResolveLog(log), grpcserver.StatusUnary()),
-		grpc.ChainStreamInterceptor(gm.Stream(), recoverStream(log, panics), authn.Stream(), n.limiter.Stream(), grpcserver.StatusStream()),
+		grpc.ChainUnaryInterceptor(gm.Unary(), failed.Unary(), recoverUnary(log, panics), authn.Unary(), n.limiter.Unary(), sampledResolveLog(log), grpcserver.StatusUnary()),
+		grpc.ChainStreamInterceptor(gm.Stream(), failed.Stream(), recoverStream(log, panics), authn.Stream(), n.limiter.Stream(), grpcserver.StatusStream()),
 	)...)
 	authority := &answer.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
 	res, err := n.resolverFor(authority)
