@@ -104,7 +104,7 @@ func verify(f io.ReaderAt, size int64, o VerifyOptions, w io.Writer) (Verified, 
 	switch {
 	case !lay.hasTrailer && o.SHA256 == nil && !o.Unverified:
 		return v, fmt.Errorf("%w: a whole bbolt snapshot, as backups were before they carried one, or one whose trailer was cut off; "+
-			"restore it with --sha256 HEX (the sha256 `idres backup` printed when it was taken) or, with nothing to check it against, --unverified", ErrNoTrailer)
+			"pass --sha256 HEX (the sha256 `idres backup` printed when it was taken) or, to restore it with nothing to check it against, --unverified", ErrNoTrailer)
 	case o.SHA256 != nil && len(o.SHA256) != sha256.Size:
 		return v, fmt.Errorf("the expected SHA-256 has %d bytes, want %d", len(o.SHA256), sha256.Size)
 	case lay.hasTrailer && o.SHA256 != nil && !bytes.Equal(o.SHA256, lay.trailer.SHA256[:]):
