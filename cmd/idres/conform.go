@@ -19,7 +19,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "conform",
-		Usage:   "[--server ADDR] [--dns ADDR] [--http URL] [--token T] [--prefix P] [--run REGEX] [--junit FILE] [--json] [--by-requirement] [--list] [--coverage] [--spawn]",
+		Usage:   "[--server ADDR] [--dns ADDR] [--http URL] [--handle ADDR] [--token T] [--prefix P] [--run REGEX] [--junit FILE] [--json] [--by-requirement] [--list] [--coverage] [--spawn]",
 		Summary: "run the conformance suite against a node (or a spawned hierarchy)",
 		Run:     runConform,
 	})
@@ -32,15 +32,19 @@ func runConform(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&server.DNS, "dns", "", "the server's DNS bridge `host:port` (DNS cases skip without it)")
 	fs.StringVar(&t.DNSZone, "dns-zone", "id.example.", "the `zone` the server's DNS bridge serves")
 	fs.StringVar(&server.HTTP, "http", "", "the server's HTTP gateway base `URL` (HTTP cases skip without it)")
+	fs.StringVar(&server.Handle, "handle", "", "the server's Handle-protocol `host:port` (Handle cases skip without it)")
 	fs.StringVar(&child.GRPC, "child", "", "a second authoritative node `host:port` the token also manages (delegation-chain cases)")
 	fs.StringVar(&child.DNS, "child-dns", "", "the child node's DNS bridge `host:port`")
 	fs.StringVar(&child.HTTP, "child-http", "", "the child node's HTTP gateway base `URL`")
+	fs.StringVar(&child.Handle, "child-handle", "", "the child node's Handle-protocol `host:port`")
 	fs.StringVar(&rec.GRPC, "recursive", "", "a recursive node `host:port` whose roots lead to the server (recursion cases)")
 	fs.StringVar(&rec.DNS, "recursive-dns", "", "the recursive node's DNS bridge `host:port`")
 	fs.StringVar(&rec.HTTP, "recursive-http", "", "the recursive node's HTTP gateway base `URL`")
+	fs.StringVar(&rec.Handle, "recursive-handle", "", "the recursive node's Handle-protocol `host:port`")
 	fs.StringVar(&root.GRPC, "root", "", "the root node `host:port` of the server's hierarchy (root referral cases)")
 	fs.StringVar(&root.DNS, "root-dns", "", "the root node's DNS bridge `host:port`")
 	fs.StringVar(&root.HTTP, "root-http", "", "the root node's HTTP gateway base `URL`")
+	fs.StringVar(&root.Handle, "root-handle", "", "the root node's Handle-protocol `host:port`")
 	fs.StringVar(&t.Prefix, "prefix", "", "run `prefix` for the cases' setup (default: a random child of the deepest prefix the token manages)")
 	runRE := fs.String("run", "", "only cases whose area/name or requirement id matches this `regex`")
 	junit := fs.String("junit", "", "also write JUnit XML to this `file`")
@@ -86,11 +90,11 @@ func runConform(ctx context.Context, e *env, args []string) int {
 			return code
 		}
 		defer h.Stop()
-		server = runner.Node{GRPC: h.Enterprise.GRPC, DNS: h.Enterprise.DNS, HTTP: h.Enterprise.HTTP, Token: h.Enterprise.Token}
-		child = runner.Node{GRPC: h.National.GRPC, DNS: h.National.DNS, HTTP: h.National.HTTP, Token: h.National.Token}
-		root = runner.Node{GRPC: h.Root.GRPC, DNS: h.Root.DNS, HTTP: h.Root.HTTP, Token: h.Root.Token}
+		server = runner.Node{GRPC: h.Enterprise.GRPC, DNS: h.Enterprise.DNS, HTTP: h.Enterprise.HTTP, Handle: h.Enterprise.Handle, Token: h.Enterprise.Token}
+		child = runner.Node{GRPC: h.National.GRPC, DNS: h.National.DNS, HTTP: h.National.HTTP, Handle: h.National.Handle, Token: h.National.Token}
+		root = runner.Node{GRPC: h.Root.GRPC, DNS: h.Root.DNS, HTTP: h.Root.HTTP, Handle: h.Root.Handle, Token: h.Root.Token}
 		if h.Recursive != nil {
-			rec = runner.Node{GRPC: h.Recursive.GRPC, DNS: h.Recursive.DNS, HTTP: h.Recursive.HTTP, Token: h.Recursive.Token}
+			rec = runner.Node{GRPC: h.Recursive.GRPC, DNS: h.Recursive.DNS, HTTP: h.Recursive.HTTP, Handle: h.Recursive.Handle, Token: h.Recursive.Token}
 		}
 		t.DNSZone = spawn.Zone
 		t.Missing = map[string]string{"recursive:GRPC": "this idresd has no --recursive"}

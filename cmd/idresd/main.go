@@ -40,6 +40,7 @@ func run(args []string) int {
 	fs.StringVar(&cfg.HandleAddr, "handle", "", "Handle-protocol listen address (TCP and UDP), e.g. 127.0.0.1:2641 (off when empty)")
 	fs.Float64Var(&cfg.HandleRateLimit, "handle-rrl", 0, "Handle rate limit: requests per second per source /24 (IPv6 /56), UDP and TCP counted apart; over it UDP answers are dropped and TCP ones are RC_SERVER_TOO_BUSY; 0 is off")
 	fs.StringVar(&cfg.HandleKey, "handle-key", "", "with --handle: the `file` of the key certified Handle answers are signed with (PEM PKCS #8 RSA; its public half is published in the node's HS_SITE); default: handle.key in --data, generated on first start")
+	fs.Float64Var(&cfg.HandleSignRate, "handle-sign-rate", 200, "with --handle: signed answers (requests with the certify flag, about 1 ms of a core each) the node makes a second; beyond it they are RC_SERVER_TOO_BUSY")
 	fs.IntVar(&cfg.HandleSlip, "handle-rrl-slip", 2, "with --handle-rrl, send every Nth limited UDP answer truncated (so real clients retry over TCP); 0 drops all")
 	fs.StringVar(&cfg.HTTPAddr, "http", "", "HTTP gateway listen address, e.g. 127.0.0.1:8080 (off when empty)")
 	fs.StringVar(&cfg.HTTPURL, "http-url", "", "public base URL of the HTTP gateway, advertised in service values (default http://<bound address>)")

@@ -308,6 +308,7 @@ func (l *loader) step(n *yaml.Node, withExpect bool) *Step {
 		"request": func(v *yaml.Node) { requestNode = v },
 		"dns":     func(v *yaml.Node) { setKind(v, "dns", ""); requestNode = v },
 		"http":    func(v *yaml.Node) { setKind(v, "http", ""); requestNode = v },
+		"handle":  func(v *yaml.Node) { setKind(v, "handle", ""); requestNode = v },
 		"save": func(v *yaml.Node) {
 			if v.Kind != yaml.MappingNode {
 				l.fail(v, "save must map variable names to response paths")
@@ -337,7 +338,7 @@ func (l *loader) step(n *yaml.Node, withExpect bool) *Step {
 	}
 	l.mapping(n, handlers)
 	if s.Kind == "" {
-		l.fail(n, "step has no query: give resolve, call, a Registry method name, dns or http")
+		l.fail(n, "step has no query: give resolve, call, a Registry method name, dns, http or handle")
 		return nil
 	}
 	if callName != "" && requestNode == nil {
@@ -376,6 +377,8 @@ func (l *loader) step(n *yaml.Node, withExpect bool) *Step {
 		l.checkDNS(s, requestNode, expectNode)
 	case "http":
 		l.checkHTTP(s, requestNode, expectNode)
+	case "handle":
+		l.checkHandle(s, requestNode, expectNode)
 	}
 	if len(l.errs) > before {
 		return nil

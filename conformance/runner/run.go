@@ -22,10 +22,12 @@ import (
 
 // Node is one node the suite talks to. Empty endpoints are missing.
 type Node struct {
-	GRPC  string // host:port
-	DNS   string // host:port of its DNS bridge
-	HTTP  string // base URL of its HTTP gateway
-	Token string // registry credential for setup and "as: tester"
+	GRPC string // host:port
+	DNS  string // host:port of its DNS bridge
+	HTTP string // base URL of its HTTP gateway
+	// Handle is host:port of its Handle-protocol server (TCP and UDP).
+	Handle string
+	Token  string // registry credential for setup and "as: tester"
 }
 
 // Target is what the suite runs against.
@@ -45,7 +47,7 @@ type Target struct {
 	// Timeout bounds each step; 0 means 10 s.
 	Timeout time.Duration
 	// Missing gives the skip reason when a role lacks an endpoint, keyed
-	// "role:KIND" (KIND is GRPC, DNS, HTTP or ZONE); absent keys read
+	// "role:KIND" (KIND is GRPC, DNS, HTTP, HANDLE or ZONE); absent keys read
 	// "no --flag given" with the idres conform flag names.
 	Missing map[string]string
 }
@@ -101,19 +103,23 @@ func Select(cases []*Case, re *regexp.Regexp) []*Case {
 }
 
 var defaultFlags = map[string]string{
-	RoleServer + ":GRPC":    "--server",
-	RoleServer + ":DNS":     "--dns",
-	RoleServer + ":HTTP":    "--http",
-	RoleServer + ":ZONE":    "--dns-zone",
-	RoleChild + ":GRPC":     "--child",
-	RoleChild + ":DNS":      "--child-dns",
-	RoleChild + ":HTTP":     "--child-http",
-	RoleRecursive + ":GRPC": "--recursive",
-	RoleRecursive + ":DNS":  "--recursive-dns",
-	RoleRecursive + ":HTTP": "--recursive-http",
-	RoleRoot + ":GRPC":      "--root",
-	RoleRoot + ":DNS":       "--root-dns",
-	RoleRoot + ":HTTP":      "--root-http",
+	RoleServer + ":GRPC":      "--server",
+	RoleServer + ":DNS":       "--dns",
+	RoleServer + ":HTTP":      "--http",
+	RoleServer + ":ZONE":      "--dns-zone",
+	RoleChild + ":GRPC":       "--child",
+	RoleChild + ":DNS":        "--child-dns",
+	RoleChild + ":HTTP":       "--child-http",
+	RoleRecursive + ":GRPC":   "--recursive",
+	RoleRecursive + ":DNS":    "--recursive-dns",
+	RoleRecursive + ":HTTP":   "--recursive-http",
+	RoleRoot + ":GRPC":        "--root",
+	RoleRoot + ":DNS":         "--root-dns",
+	RoleRoot + ":HTTP":        "--root-http",
+	RoleServer + ":HANDLE":    "--handle",
+	RoleChild + ":HANDLE":     "--child-handle",
+	RoleRecursive + ":HANDLE": "--recursive-handle",
+	RoleRoot + ":HANDLE":      "--root-handle",
 }
 
 // Run runs the cases in order against t, calling each with every result
@@ -254,6 +260,7 @@ func randomHex(n int) string {
 var needKinds = map[string][2]string{
 	"dns":       {RoleServer, "DNS"},
 	"http":      {RoleServer, "HTTP"},
+	"handle":    {RoleServer, "HANDLE"},
 	"child":     {RoleChild, "GRPC"},
 	"recursive": {RoleRecursive, "GRPC"},
 	"root":      {RoleRoot, "GRPC"},
@@ -271,7 +278,7 @@ func (r *run) skipReason(c *Case) string {
 			// The role is absent altogether: name its main flag.
 			kind = "GRPC"
 		}
-		have := ok && map[string]string{"GRPC": n.GRPC, "DNSADDR": n.DNS, "DNS": n.DNS, "HTTP": n.HTTP, "ZONE": r.t.DNSZone}[kind] != ""
+		have := ok && map[string]string{"GRPC": n.GRPC, "DNSADDR": n.DNS, "DNS": n.DNS, "HTTP": n.HTTP, "HANDLE": n.Handle, "ZONE": r.t.DNSZone}[kind] != ""
 		if !have {
 			if kind == "DNSADDR" {
 				kind = "DNS"
@@ -299,6 +306,8 @@ func (r *run) skipReason(c *Case) string {
 			need(RoleServer, "ZONE")
 		case "http":
 			need(s.Node, "HTTP")
+		case "handle":
+			need(s.Node, "HANDLE")
 		}
 		usedRoles(s.Request, need)
 		usedRoles(s.Expect, need)
@@ -432,6 +441,8 @@ func (r *run) step(ctx context.Context, s *Step, v *vars, check bool) ([]cleanup
 		got, problems, err = r.dnsStep(cctx, s, req, v)
 	case "http":
 		got, problems, err = r.httpStep(cctx, s, req, tok, v)
+	case "handle":
+		got, problems, err = r.handleStep(cctx, s, req, v)
 	}
 	if err != nil {
 		return undo, err

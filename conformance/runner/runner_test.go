@@ -23,7 +23,7 @@ func startNode(t *testing.T) runner.Node {
 	dir := t.TempDir()
 	n, err := node.Start(node.Config{
 		DataDir: dir, GRPCAddr: "127.0.0.1:0", DNSAddr: "127.0.0.1:0", DNSZone: "id.example.", HTTPAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.DiscardHandler),
+		HandleAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatalf("start node: %v", err)
@@ -37,7 +37,7 @@ func startNode(t *testing.T) runner.Node {
 	if err != nil {
 		t.Fatalf("read admin token: %v", err)
 	}
-	return runner.Node{GRPC: n.GRPCAddr(), DNS: n.DNSAddr(), HTTP: "http://" + n.HTTPAddr(), Token: strings.TrimSpace(string(tok))}
+	return runner.Node{GRPC: n.GRPCAddr(), DNS: n.DNSAddr(), HTTP: "http://" + n.HTTPAddr(), Handle: n.Endpoints()["handle"], Token: strings.TrimSpace(string(tok))}
 }
 
 func loadSuite(t *testing.T) []*runner.Case {
@@ -75,7 +75,7 @@ func needsAnotherNode(c *runner.Case) bool {
 }
 
 // TestSuiteAgainstSingleNode runs every case against one in-process node
-// with its DNS bridge and HTTP gateway, as a tester with one node would:
+// with its DNS bridge, HTTP gateway and Handle server, as a tester with one node would:
 // exactly the cases that involve another node (child, recursive, root)
 // skip, and every other case passes.
 func TestSuiteAgainstSingleNode(t *testing.T) {

@@ -48,9 +48,12 @@ import (
 // subtypes. The front end filters nothing itself.
 //
 //	outcome             response code                body
-//	OK                  RC_SUCCESS (1)               the handle as asked and its values
+//	OK                  RC_SUCCESS (1)               the handle as registered and its values
 //	NOT_FOUND           RC_HANDLE_NOT_FOUND (100)    error message
 //	PREFIX_NOT_FOUND    RC_HANDLE_NOT_FOUND (100)    error message
+//	  (no ancestor held RC_SERVER_NOT_RESP (301)      error message
+//	  or delegated here,
+//	  not recursive)
 //	GONE                RC_HANDLE_NOT_FOUND (100)    the tombstone (resolver.GoneMessage)
 //	VALUES_NOT_FOUND    RC_VALUES_NOT_FOUND (200)    error message
 //	INVALID_IDENTIFIER  RC_INVALID_HANDLE (102)      error message (where the syntax breaks)
@@ -85,6 +88,7 @@ type Handler struct {
 	limitUDP   rateLimiter
 	limitTCP   rateLimiter
 	limits     Limits
+	signs      *signBudget
 }
 
 // ExpirationWindow is how long a response stays valid (its header's
@@ -131,6 +135,8 @@ type reply struct {
 	hdr     handlewire.Header
 	digest  []byte
 	body    []byte
+	// unsigned: no signature even if asked (the signing budget is spent).
+	unsigned bool
 }
 
 // start reads what it can of the request: the envelope (which raw has)
@@ -205,6 +211,11 @@ func (h *Handler) answer(ctx context.Context, r *reply) {
 		r.fail(handlewire.RCProtocolError, "a request must carry response code 0")
 		return
 	}
+	if m.OpFlags&handlewire.FlagCertify != 0 && h.credential != nil && !h.signs.take(h.now()) {
+		r.fail(handlewire.RCServerTooBusy, "too many signed answers asked of this server: ask again later, or without the certify flag")
+		r.unsigned = true
+		return
+	}
 	switch m.OpCode {
 	case handlewire.OpResolution:
 		h.resolve(ctx, r)
@@ -255,9 +266,26 @@ func (h *Handler) resolve(ctx context.Context, r *reply) {
 	v := answerVersion(r.env.Version)
 	switch resp.GetOutcome() {
 	case idresv1.Outcome_OUTCOME_OK:
-		r.values(handlewire.RCSuccess, handlewire.HandleValues{Handle: q.Handle, Values: toWire(resp.GetValues())})
-	case idresv1.Outcome_OUTCOME_NOT_FOUND, idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND:
+		// The registrant's spelling (ID-006), as gRPC and HTTP answer it;
+		// a slashless prefix handle keeps the form hdllib asked.
+		name := q.Handle
+		if id == string(q.Handle) && resp.GetIdentifier() != "" {
+			name = []byte(resp.GetIdentifier())
+		}
+		r.values(handlewire.RCSuccess, handlewire.HandleValues{Handle: name, Values: toWire(resp.GetValues())})
+	case idresv1.Outcome_OUTCOME_NOT_FOUND:
 		r.fail(handlewire.RCHandleNotFound, resp.GetMessage())
+	case idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND:
+		// A node that neither holds nor delegates any ancestor of the
+		// prefix is not the server for it: Handle's "not responsible",
+		// as CNRI's server answers for a prefix it does not home. A held
+		// ancestor, or a recursive node's walk, knows the handle does
+		// not exist.
+		rc := handlewire.RCHandleNotFound
+		if !resp.GetAuthoritative() && !h.recursive {
+			rc = handlewire.RCServerNotResponsible
+		}
+		r.fail(rc, resp.GetMessage())
 	case idresv1.Outcome_OUTCOME_GONE:
 		r.fail(handlewire.RCHandleNotFound, resolver.GoneMessage(resp.GetTombstone()))
 	case idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND:
@@ -310,7 +338,7 @@ func (h *Handler) finish(r *reply) []byte {
 	hdr.Expiration = uint32(h.now().Add(ExpirationWindow).Unix())
 	f := handlewire.Frame{Envelope: env, Header: hdr, Digest: r.digest, Body: r.body}
 	out := handlewire.AppendFrame(nil, &f)
-	if h.credential == nil || !r.decoded || r.req.OpFlags&handlewire.FlagCertify == 0 {
+	if h.credential == nil || !r.decoded || r.req.OpFlags&handlewire.FlagCertify == 0 || r.unsigned {
 		return out
 	}
 	cred, err := h.credential(v, handlewire.SignedPart(out))

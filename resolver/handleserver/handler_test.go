@@ -43,7 +43,7 @@ func TestResolutionOutcomes(t *testing.T) {
 	}{
 		{name: "found, private value hidden", handle: "88.100/PUMP-0042", rc: handlewire.RCSuccess, handleV: "88.100/PUMP-0042",
 			vals: []string{fmt.Sprintf("1 URL https://example.com/p/42 ttl=0/300 perm=%#02x", rwr), fmt.Sprintf("2 name pump ttl=0/600 perm=%#02x", rwr), fmt.Sprintf("4 URL.meta https://example.com/p/42.json ttl=0/300 perm=%#02x", rwr)}},
-		{name: "handle echoed as asked", handle: "88.100/pump-0042", rc: handlewire.RCSuccess, handleV: "88.100/pump-0042",
+		{name: "the registrant's spelling, whatever the case asked", handle: "88.100/pump-0042", rc: handlewire.RCSuccess, handleV: "88.100/PUMP-0042",
 			vals: []string{fmt.Sprintf("1 URL https://example.com/p/42 ttl=0/300 perm=%#02x", rwr), fmt.Sprintf("2 name pump ttl=0/600 perm=%#02x", rwr), fmt.Sprintf("4 URL.meta https://example.com/p/42.json ttl=0/300 perm=%#02x", rwr)}},
 		{name: "type filter", handle: "88.100/PUMP-0042", types: []string{"name"}, rc: handlewire.RCSuccess, handleV: "88.100/PUMP-0042",
 			vals: []string{fmt.Sprintf("2 name pump ttl=0/600 perm=%#02x", rwr)}},
@@ -61,7 +61,8 @@ func TestResolutionOutcomes(t *testing.T) {
 		{name: "private value asked for", handle: "88.100/PUMP-0042", indexes: []uint32{3}, rc: handlewire.RCValuesNotFound},
 		{name: "only private values", handle: "88.100/hidden", rc: handlewire.RCValuesNotFound},
 		{name: "not registered", handle: "88.100/missing", rc: handlewire.RCHandleNotFound, msg: "not registered"},
-		{name: "prefix not held", handle: "99/x", rc: handlewire.RCHandleNotFound, msg: "prefix"},
+		{name: "prefix under no zone here: not responsible", handle: "99/x", rc: handlewire.RCServerNotResponsible, msg: "prefix"},
+		{name: "prefix missing under a held zone", handle: "88.100.7/x", rc: handlewire.RCHandleNotFound, msg: "prefix"},
 		{name: "withdrawn: the tombstone as message", handle: "88.100/old", rc: handlewire.RCHandleNotFound, msg: `"88.100/old" was withdrawn on `},
 		{name: "invalid handle", handle: "88.100/", rc: handlewire.RCInvalidHandle, msg: "suffix"},
 		{name: "no slash: a prefix handle", handle: "88.100.1", rc: handlewire.RCSuccess, handleV: "88.100.1",
@@ -339,5 +340,47 @@ func TestCertifiedAnswersAreSigned(t *testing.T) {
 		if r.msg.OpFlags&handlewire.FlagCertify == 0 {
 			t.Error("the certify flag is not echoed")
 		}
+	}
+}
+
+// TestSigningBudget: signed answers beyond Limits.SignaturesPerSecond get
+// RC_SERVER_TOO_BUSY, unsigned and without asking the resolver; the budget
+// refills with time, and requests without the certify flag never touch it.
+func TestSigningBudget(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	signed := 0
+	h := newHandler(t, Config{
+		Now:    func() time.Time { return now },
+		Limits: Limits{SignaturesPerSecond: 2},
+		Credential: func(handlewire.Version, []byte) ([]byte, error) {
+			signed++
+			return []byte("sig"), nil
+		},
+	})
+	ask := func(certify bool) (uint32, []byte) {
+		var flags uint32
+		if certify {
+			flags = handlewire.FlagCertify
+		}
+		out, rc := h.Answer(context.Background(), request{version: v(2, 5), flags: flags, body: resolution("88.100/PUMP-0042", nil)}.encode())
+		return rc, decodeResponse(t, out).msg.Credential
+	}
+	for i := range 2 {
+		if rc, cred := ask(true); rc != handlewire.RCSuccess || cred == nil {
+			t.Fatalf("signed answer %d within the budget: rc %d, credential %x", i+1, rc, cred)
+		}
+	}
+	if rc, cred := ask(true); rc != handlewire.RCServerTooBusy || cred != nil {
+		t.Fatalf("third signed answer in the same second: rc %d, credential %x; want RC_SERVER_TOO_BUSY unsigned", rc, cred)
+	}
+	if rc, _ := ask(false); rc != handlewire.RCSuccess {
+		t.Fatalf("an unsigned request while the budget is spent: rc %d", rc)
+	}
+	now = now.Add(500 * time.Millisecond)
+	if rc, cred := ask(true); rc != handlewire.RCSuccess || cred == nil {
+		t.Fatalf("half a second later: rc %d, credential %x; want one signature back", rc, cred)
+	}
+	if signed != 3 {
+		t.Fatalf("%d signatures made, want 3", signed)
 	}
 }

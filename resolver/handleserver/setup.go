@@ -79,6 +79,11 @@ type Limits struct {
 	// MaxUDPInFlight is how many UDP requests are answered at once; more
 	// are dropped, as a full socket buffer would. 0 is 256.
 	MaxUDPInFlight int
+	// SignaturesPerSecond bounds the signed answers (requests with the
+	// certify flag) the whole server makes a second, about a millisecond
+	// of a core each; beyond it such requests get RC_SERVER_TOO_BUSY,
+	// unsigned. 0 is 200.
+	SignaturesPerSecond float64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -98,6 +103,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxUDPInFlight <= 0 {
 		l.MaxUDPInFlight = 256
+	}
+	if l.SignaturesPerSecond <= 0 {
+		l.SignaturesPerSecond = 200
 	}
 	return l
 }
@@ -123,6 +131,7 @@ func New(cfg Config) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.signs = newSignBudget(h.limits.SignaturesPerSecond)
 	if h.timeout <= 0 {
 		h.timeout = 10 * time.Second
 	}

@@ -372,6 +372,8 @@ func askHandle(t *testing.T, addr string, tc agreeCase, want idresv1.Outcome) he
 		h.outcome = idresv1.Outcome_OUTCOME_INVALID_IDENTIFIER
 	case handlewire.RCError:
 		h.outcome = idresv1.Outcome_OUTCOME_SERVER_FAILURE
+	case handlewire.RCServerNotResponsible:
+		h.outcome = idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND // under no zone of the node
 	case handlewire.RCHandleNotFound:
 		switch {
 		case strings.Contains(handlewire.DecodeError(m.Body), "was withdrawn"):

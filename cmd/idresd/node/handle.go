@@ -43,7 +43,7 @@ func (n *Node) startHandle(self *idresv1.Delegation, res resolver.Resolver) erro
 	}
 	site := handlewire.ResolutionSite(srv.AddrPort(), 1, n.handleKey.public, "idres node")
 	cfg := handleserver.Config{Resolver: res, Recursive: n.cfg.Recursive.Enabled(), Site: &site, Logger: n.log, Now: n.cfg.Now, Observe: observe,
-		Credential: n.handleKey.Credential}
+		Credential: n.handleKey.Credential, Limits: handleserver.Limits{SignaturesPerSecond: n.cfg.HandleSignRate}}
 	if n.cfg.HandleRateLimit > 0 {
 		cfg.RateLimit = ratelimit.NewRRL(n.cfg.HandleRateLimit, n.cfg.HandleSlip)
 		cfg.TCPRateLimit = ratelimit.NewRRL(n.cfg.HandleRateLimit, 0)

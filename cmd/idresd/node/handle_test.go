@@ -127,6 +127,7 @@ func TestHdlResolveAgainstNode(t *testing.T) {
 	}{
 		{name: "found over TCP, private value not shown", args: []string{"88.100.1/PUMP-0042"}, stdout: url + maker},
 		{name: "found over UDP", flags: []string{"-u"}, args: []string{"88.100.1/PUMP-0042"}, stdout: url + maker},
+		{name: "asked in another case, answered in the registrant's", args: []string{"88.100.1/pump-0042"}, stdout: url + maker},
 		{name: "long form: relative TTL, public read", flags: []string{"-l"}, args: []string{"88.100.1/PUMP-0042", "1"},
 			stderr: "rc=1 (SUCCESS)", stdout: "1\tURL\tttl=0/300\tperm=rwr-\t"},
 		{name: "not found", args: []string{"88.100.1/PUMP-9999"}, code: 1, stderr: "rc=100 (HANDLE NOT FOUND)"},
@@ -224,7 +225,9 @@ func TestHdlTraceWalksTheHierarchy(t *testing.T) {
 	}})))
 
 	t.Run("hdl-trace from the root", func(t *testing.T) {
-		stdout, stderr, code := hdlRun(t, "hdl-trace", rootInfo, "88.100.1/PUMP-0042")
+		// Asked in lower case: the answer names the registrant's spelling,
+		// which hdllib's resolver and cache accept.
+		stdout, stderr, code := hdlRun(t, "hdl-trace", rootInfo, "88.100.1/pump-0042")
 		if code != 0 || !strings.Contains(stdout, "https://enterprise.example/pumps/0042") || !strings.Contains(stdout, "ACME Pumps") {
 			t.Fatalf("exit %d:\n%s\n%s", code, stdout, stderr)
 		}
