@@ -29,8 +29,11 @@ const (
 // Backup streams a consistent copy of the node's store while it serves.
 // Only the node administrator (admin on the root) may call it.
 type BackupClient interface {
-	// Snapshot sends the bbolt file as of one read transaction, in chunks;
-	// the last message carries the size and SHA-256 of the whole file.
+	// Snapshot sends a backup file in chunks: the bbolt file as of one read
+	// transaction, then the 72-byte trailer that makes the file verify
+	// itself (its length and SHA-256; the format is registry/backup's).
+	// The last message carries the size and SHA-256 of all the data sent,
+	// trailer included.
 	Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SnapshotChunk], error)
 }
 
@@ -68,8 +71,11 @@ type Backup_SnapshotClient = grpc.ServerStreamingClient[SnapshotChunk]
 // Backup streams a consistent copy of the node's store while it serves.
 // Only the node administrator (admin on the root) may call it.
 type BackupServer interface {
-	// Snapshot sends the bbolt file as of one read transaction, in chunks;
-	// the last message carries the size and SHA-256 of the whole file.
+	// Snapshot sends a backup file in chunks: the bbolt file as of one read
+	// transaction, then the 72-byte trailer that makes the file verify
+	// itself (its length and SHA-256; the format is registry/backup's).
+	// The last message carries the size and SHA-256 of all the data sent,
+	// trailer included.
 	Snapshot(*SnapshotRequest, grpc.ServerStreamingServer[SnapshotChunk]) error
 	mustEmbedUnimplementedBackupServer()
 }
