@@ -45,6 +45,7 @@ var layers = map[string]string{
 	"resolver/cache":              "frontend",
 	"resolver/dnsname":            "frontend",
 	"resolver/ratelimit":          "frontend",
+	"resolver/connlimit":          "frontend",
 	"resolver/handleserver":       "frontend",
 	"resolver/client":             "client",
 	"resolver/handleclient":       "client",

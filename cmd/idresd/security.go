@@ -23,4 +23,8 @@ func securityFlags(fs *flag.FlagSet, sc *node.SecurityConfig) {
 	fs.IntVar(&sc.RateBurst, "rate-burst", 2000, "calls a credential may make at once (token bucket size)")
 	fs.Float64Var(&sc.AnonRateLimit, "anon-rate-limit", 0, "calls per second anonymous callers of one source network (IPv4 address, IPv6 /64) may make on average over gRPC and HTTP (0: unlimited)")
 	fs.IntVar(&sc.AnonRateBurst, "anon-rate-burst", 0, "calls anonymous callers of one source network may make at once (0: max(1, --anon-rate-limit))")
+	// What an anonymous caller can hold (node/connlimits.go).
+	fs.IntVar(&sc.MaxConns, "max-conns", node.DefaultMaxConns, "connections the gRPC and the HTTP listener each hold; more are closed at once (127.0.0.1 and ::1 get 64 more, for health probes)")
+	fs.IntVar(&sc.MaxConnsPerSource, "max-conns-per-source", node.DefaultMaxConnsPerSource, "connections one source network (IPv4 address, IPv6 /64) may hold on each of the gRPC and HTTP listeners")
+	fs.DurationVar(&sc.IdleTimeout, "idle-timeout", node.DefaultIdleTimeout, "close a gRPC connection without calls, or an HTTP keep-alive connection between requests, after this long")
 }

@@ -39,7 +39,7 @@ func (n *Node) listenHTTP(self *idresv1.Delegation) error {
 	if err != nil {
 		return fmt.Errorf("listen HTTP on %s: %w", n.cfg.HTTPAddr, err)
 	}
-	n.httpLis = lis
+	n.httpLis = n.limitListener(lis) // connlimits.go
 	scheme := "http://"
 	if n.tlsConfig != nil {
 		scheme = "https://"
@@ -65,6 +65,7 @@ func (n *Node) startHTTP(res resolver.Resolver) error {
 		return fmt.Errorf("HTTP gateway: %w", err)
 	}
 	srv := httpgw.NewServer(n.limitAnonymousHTTP(gw), n.log)
+	srv.IdleTimeout = n.idleTimeout() // connlimits.go
 	serve := func() error { return srv.Serve(n.httpLis) }
 	if n.tlsConfig != nil {
 		// The gateway's records are public: phones and browsers carry no

@@ -170,6 +170,8 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen gRPC on %s: %w", cfg.GRPCAddr, err)
 	}
+	n.grpcLis = n.limitListener(n.grpcLis) // connlimits.go
+	n.checkFileLimit()
 	panics, err := newPanicCounter(n.Metrics)
 	if err != nil {
 		return nil, err

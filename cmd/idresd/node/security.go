@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -46,6 +47,20 @@ type SecurityConfig struct {
 	// (0 means max(1, AnonRateLimit)).
 	AnonRateLimit float64
 	AnonRateBurst int
+
+	// Connection and stream limits (connlimits.go): what a caller who
+	// opens connections and streams and leaves them idle or unread can
+	// cost the node. Zero means the Default* of connlimits.go.
+	//
+	// MaxConns is how many connections the gRPC and the HTTP listener
+	// each hold (127.0.0.1 and ::1 get connReserve more, for health
+	// probes); MaxConnsPerSource how many of those one source network
+	// (IPv4 address, IPv6 /64) may hold. More are closed when accepted.
+	MaxConns, MaxConnsPerSource int
+	// IdleTimeout closes a gRPC connection without calls, an HTTP
+	// keep-alive connection between requests, and (when shorter than
+	// handshakeTimeout) a connection that has not finished its handshake.
+	IdleTimeout time.Duration
 }
 
 // Check reports an unusable combination. grpcAddr is the listen address,
@@ -65,6 +80,9 @@ func (c SecurityConfig) Check(grpcAddr string) error {
 		return errors.New("--anon-rate-limit and --anon-rate-burst must not be negative")
 	case c.RateLimit < 0 || c.RateBurst < 0:
 		return errors.New("--rate-limit and --rate-burst must not be negative")
+	}
+	if err := c.checkConnLimits(); err != nil {
+		return err
 	}
 	return c.Limits.Check()
 }
@@ -142,7 +160,7 @@ func (n *Node) grpcOptions() []grpc.ServerOption {
 	if n.tlsConfig != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(n.tlsConfig)))
 	}
-	return opts
+	return append(opts, n.connOptions()...)
 }
 
 // streamWorkers is how many goroutines serve gRPC calls before the server

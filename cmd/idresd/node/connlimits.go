@@ -1,0 +1,105 @@
+package node
+
+import (
+	"errors"
+	"net"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/idres/idres/resolver/connlimit"
+)
+
+// Defaults of the connection limits (SecurityConfig). A normal client
+// never meets them: idres and a recursive node keep one connection per
+// node, a busy site behind one NAT address a few hundred at most.
+const (
+	DefaultMaxConns          = 4096
+	DefaultMaxConnsPerSource = 256
+	DefaultIdleTimeout       = 2 * time.Minute
+)
+
+const (
+	// connReserve is how many connections from 127.0.0.1 and ::1 each
+	// listener takes beyond MaxConns: a health probe or an operator on
+	// the node's own host gets in while the public side is full.
+	connReserve = 64
+	// handshakeTimeout bounds a new gRPC connection's TLS and HTTP/2
+	// handshake (gRPC's own default is 120 s).
+	handshakeTimeout = 10 * time.Second
+	// keepaliveTime: a gRPC connection silent this long is pinged, and
+	// closed when the ping is not answered in keepaliveTimeout, so a peer
+	// that vanished does not hold its streams.
+	keepaliveTime    = time.Minute
+	keepaliveTimeout = 20 * time.Second
+	// minClientPing: a client pinging more often than this is told
+	// "too_many_pings" and disconnected.
+	minClientPing = 30 * time.Second
+)
+
+func (c SecurityConfig) checkConnLimits() error {
+	if c.MaxConns < 0 || c.MaxConnsPerSource < 0 || c.IdleTimeout < 0 {
+		return errors.New("--max-conns, --max-conns-per-source and --idle-timeout must not be negative")
+	}
+	return nil
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// limitListener caps the connections of one of the node's TCP listeners
+// (gRPC, HTTP).
+func (n *Node) limitListener(l net.Listener) net.Listener {
+	sc := n.cfg.Security
+	return connlimit.Wrap(l, connlimit.Limits{
+		Max:       orDefault(sc.MaxConns, DefaultMaxConns),
+		PerSource: orDefault(sc.MaxConnsPerSource, DefaultMaxConnsPerSource),
+		Reserve:   connReserve,
+	})
+}
+
+// idleTimeout is SecurityConfig.IdleTimeout or its default.
+func (n *Node) idleTimeout() time.Duration {
+	return orDefault(n.cfg.Security.IdleTimeout, DefaultIdleTimeout)
+}
+
+// connOptions are the gRPC server options that bound what one
+// connection may hold and how long an idle one lives.
+func (n *Node) connOptions() []grpc.ServerOption {
+	idle := n.idleTimeout()
+	return []grpc.ServerOption{
+		grpc.ConnectionTimeout(min(handshakeTimeout, idle)),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idle, Time: keepaliveTime, Timeout: keepaliveTimeout}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: minClientPing, PermitWithoutStream: true}),
+	}
+}
+
+// checkFileLimit warns when the process may open fewer files than its
+// listeners may hold connections. (Go raises the soft RLIMIT_NOFILE to
+// the hard one at start; this reads what that gave.)
+func (n *Node) checkFileLimit() {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return
+	}
+	listeners := 1
+	if n.cfg.HTTPAddr != "" {
+		listeners++
+	}
+	need := uint64(listeners*(orDefault(n.cfg.Security.MaxConns, DefaultMaxConns)+connReserve) + fileReserve)
+	if lim.Cur < need {
+		n.log.Warn("the file descriptor limit is below what the connection limits allow: raise it (ulimit -n, LimitNOFILE=) or lower --max-conns",
+			"limit", lim.Cur, "hard_limit", lim.Max, "needed", need)
+	}
+}
+
+// fileReserve is the descriptors the node needs besides its gRPC and HTTP
+// connections: the store, the DNS and Handle sockets and their TCP
+// connections (handleserver caps its own), upstream connections.
+const fileReserve = 1024
