@@ -412,12 +412,19 @@ func TestRestoreGoodBackup(t *testing.T) {
 	good := fixture(t)
 	snap := snapshotOf(t, good)
 	sum := sha256.Sum256(snap)
-	other := filepath.Join(t.TempDir(), "other") // holds another store
-	st, err := store.Open(other, store.Options{})
+	// The data directory holds another store: a fresh one, as a snapshot
+	// (a store file as bbolt leaves it is mostly preallocated space).
+	st, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var fresh bytes.Buffer
+	_, _, err = st.Snapshot(&fresh)
 	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newDataDir(t, fresh.Bytes()).path
 
 	tests := []struct {
 		name  string
