@@ -3,6 +3,7 @@ package grpcserver
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/fault"
@@ -27,6 +28,14 @@ type Service struct {
 	ReadAhead int
 	Workers   int
 	Stats     *StreamStats
+	// Buffer bounds the bytes of requests and answers one ResolveStream
+	// holds, BufferTotal those of all of them; 0 means DefaultStreamBuffer,
+	// DefaultStreamBufferTotal (streambuf.go). Set them before serving.
+	Buffer      int64
+	BufferTotal int64
+
+	nodeBufOnce sync.Once
+	nodeBuf     *byteBudget
 }
 
 // NewService adapts r to gRPC.

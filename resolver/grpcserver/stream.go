@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 	"sync/atomic"
+
+	"google.golang.org/protobuf/proto"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/registry/fault"
@@ -24,14 +25,42 @@ const (
 	// default receive limit for typical values.
 	maxAnswersPerMessage = 256
 	maxAnswerBytes       = 1 << 20
+	// maxQueuedBatches bounds the channels between a stream's reader,
+	// workers and writer (the read-ahead still bounds the requests): they
+	// are allocated when the stream opens.
+	maxQueuedBatches = 256
 )
 
 // StreamStats counts a Service's streamed requests that are in flight:
 // read from a client but not yet written back. Tests use it to check that
 // a client that stops reading does not make the node buffer without bound.
 type StreamStats struct {
-	inFlight atomic.Int64
-	peak     atomic.Int64
+	inFlight  atomic.Int64
+	peak      atomic.Int64
+	bytes     atomic.Int64
+	peakBytes atomic.Int64
+	waiting   atomic.Int64
+}
+
+// Bytes is the bytes of requests and answers held now, across all
+// streams (streambuf.go).
+func (s *StreamStats) Bytes() int64 { return s.bytes.Load() }
+
+// PeakBytes is the largest Bytes seen.
+func (s *StreamStats) PeakBytes() int64 { return s.peakBytes.Load() }
+
+// Waiting is how many streams wait now, before reading more, for their
+// answers to be read (their buffer or the node's is full).
+func (s *StreamStats) Waiting() int64 { return s.waiting.Load() }
+
+func (s *StreamStats) addBytes(n int64) {
+	v := s.bytes.Add(n)
+	for {
+		p := s.peakBytes.Load()
+		if v <= p || s.peakBytes.CompareAndSwap(p, v) {
+			return
+		}
+	}
 }
 
 // InFlight is the number of requests held now, across all streams.
@@ -55,49 +84,51 @@ func (s *StreamStats) add(n int64) {
 type streamBatch struct {
 	reqs    []*idresv1.TaggedResolveRequest
 	answers []*idresv1.TaggedResolveResponse
+	bytes   int64 // held in the stream's buffers: the message, then its answers too
 	err     error
 	done    chan struct{}
 }
 
-// ResolveStream implements idres.v1.Resolver. Three goroutines cooperate:
-// this one reads and hands each message to a worker and to the writer's
-// ordered queue; workers resolve; the writer sends answers in request
-// order. A semaphore of ReadAhead tokens (one per request) is taken before
-// a message is queued and given back after its answers are sent, so when
-// the client stops reading, Send blocks, tokens run out, the reader stops
-// calling Recv, and gRPC flow control stops the client.
+// ResolveStream implements idres.v1.Resolver. Three kinds of goroutine
+// cooperate: this one reads and hands each message to a worker and to the
+// writer's ordered queue; workers (started as the work needs them, up to
+// Workers) resolve; the writer sends answers in request order. Before a
+// message is queued the reader takes a token per request from a semaphore
+// of ReadAhead, and its bytes from the stream's buffer (Buffer) and the
+// node's (BufferTotal); the answers' bytes are added once resolved, and
+// all is given back after the answers are sent. So when the client stops
+// reading, Send blocks, tokens or bytes run out, the reader stops calling
+// Recv, and gRPC flow control stops the client.
 func (s *Service) ResolveStream(stream idresv1.Resolver_ResolveStreamServer) error {
 	ctx, cancel := context.WithCancelCause(stream.Context())
 	defer cancel(nil)
 	readAhead := s.readAhead()
 	tokens := make(chan struct{}, readAhead)
-	ordered := make(chan *streamBatch, readAhead)
-	work := make(chan *streamBatch, readAhead)
+	ordered := make(chan *streamBatch, min(readAhead, maxQueuedBatches))
+	work := make(chan *streamBatch, min(readAhead, maxQueuedBatches))
+	bufs := &streamBuffers{stream: newByteBudget(s.buffer()), node: s.nodeBuffer(), stats: s.streamStats()}
+	pool := &workerPool{max: s.streamWorkers(), work: work, run: func(b *streamBatch) { s.resolveBatch(ctx, b, bufs) }}
 
-	workers := s.streamWorkers()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range work {
-				s.resolveBatch(ctx, b)
-			}
-		}()
-	}
 	writeErr := make(chan error, 1)
-	go func() { writeErr <- s.writeAnswers(ctx, stream, ordered, tokens) }()
+	go func() {
+		err := s.writeAnswers(ctx, stream, ordered, tokens, bufs)
+		if err != nil {
+			cancel(err) // the reader may be waiting for tokens or bytes
+		}
+		writeErr <- err
+	}()
 
-	readErr := s.readRequests(ctx, stream, tokens, ordered, work)
+	readErr := s.readRequests(ctx, stream, tokens, ordered, pool, bufs)
 	close(work)
 	close(ordered)
 	if readErr != nil {
 		cancel(readErr)
 	}
 	err := <-writeErr
-	wg.Wait()
-	// Tokens still held belong to batches the writer never sent.
+	pool.wait()
+	// Tokens and bytes still held belong to batches the writer never sent.
 	s.streamStats().add(-int64(len(tokens)))
+	bufs.close()
 	if readErr != nil {
 		return readErr
 	}
@@ -107,7 +138,7 @@ func (s *Service) ResolveStream(stream idresv1.Resolver_ResolveStreamServer) err
 	return nil
 }
 
-func (s *Service) readRequests(ctx context.Context, stream idresv1.Resolver_ResolveStreamServer, tokens chan struct{}, ordered, work chan *streamBatch) error {
+func (s *Service) readRequests(ctx context.Context, stream idresv1.Resolver_ResolveStreamServer, tokens chan struct{}, ordered chan *streamBatch, pool *workerPool, bufs *streamBuffers) error {
 	stats := s.streamStats()
 	for {
 		msg, err := stream.Recv()
@@ -138,15 +169,38 @@ func (s *Service) readRequests(ctx context.Context, stream idresv1.Resolver_Reso
 			}
 		}
 		stats.add(int64(min(len(reqs), cap(tokens))))
-		b := &streamBatch{reqs: reqs, done: make(chan struct{})}
-		// Both channels have room: each holds at most one batch per token.
-		ordered <- b
-		work <- b
+		size := int64(proto.Size(msg))
+		if err := bufs.take(ctx, size); err != nil {
+			return err
+		}
+		b := &streamBatch{reqs: reqs, bytes: size, done: make(chan struct{})}
+		select {
+		case ordered <- b:
+		case <-ctx.Done():
+			bufs.give(size)
+			return context.Cause(ctx)
+		}
+		select {
+		case pool.work <- b:
+			pool.queued()
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
 	}
 }
 
-func (s *Service) resolveBatch(ctx context.Context, b *streamBatch) {
+func (s *Service) resolveBatch(ctx context.Context, b *streamBatch, bufs *streamBuffers) {
 	defer close(b.done)
+	defer func() {
+		// The answers are held until sent; counted without waiting, as
+		// the writer may need them to make progress.
+		n := int64(0)
+		for _, a := range b.answers {
+			n += int64(approxSize(a.GetResponse()))
+		}
+		bufs.add(n)
+		b.bytes += n
+	}()
 	b.answers = make([]*idresv1.TaggedResolveResponse, len(b.reqs))
 	if len(b.reqs) > 1 {
 		if resps, err := s.resolveMany(ctx, b.reqs); err == nil {
@@ -201,10 +255,11 @@ var errNoBatch = errors.New("resolver has no batch call")
 
 // writeAnswers sends batches in the order they were read, packing answers
 // that are ready into one message and flushing before it would wait.
-func (s *Service) writeAnswers(ctx context.Context, stream idresv1.Resolver_ResolveStreamServer, ordered chan *streamBatch, tokens chan struct{}) error {
+func (s *Service) writeAnswers(ctx context.Context, stream idresv1.Resolver_ResolveStreamServer, ordered chan *streamBatch, tokens chan struct{}, bufs *streamBuffers) error {
 	stats := s.streamStats()
 	out := &idresv1.ResolveStreamResponse{}
 	held, size := 0, 0
+	var heldBytes int64
 	flush := func() error {
 		if len(out.Responses) == 0 {
 			return nil
@@ -219,7 +274,8 @@ func (s *Service) writeAnswers(ctx context.Context, stream idresv1.Resolver_Reso
 		for range held {
 			<-tokens
 		}
-		held, size = 0, 0
+		bufs.give(heldBytes)
+		held, size, heldBytes = 0, 0, 0
 		return nil
 	}
 	for {
@@ -261,6 +317,7 @@ func (s *Service) writeAnswers(ctx context.Context, stream idresv1.Resolver_Reso
 			}
 		}
 		held += min(len(b.reqs), cap(tokens))
+		heldBytes += b.bytes
 		if held >= cap(tokens) {
 			// Every token is in this message: send it before reading more.
 			if err := flush(); err != nil {
@@ -283,6 +340,26 @@ func approxSize(r *idresv1.ResolveResponse) int {
 		}
 	}
 	return n
+}
+
+func (s *Service) buffer() int64 {
+	if s.Buffer > 0 {
+		return s.Buffer
+	}
+	return DefaultStreamBuffer
+}
+
+// nodeBuffer is the budget all of the Service's streams share, made at
+// the first stream with BufferTotal.
+func (s *Service) nodeBuffer() *byteBudget {
+	s.nodeBufOnce.Do(func() {
+		limit := s.BufferTotal
+		if limit <= 0 {
+			limit = DefaultStreamBufferTotal
+		}
+		s.nodeBuf = newByteBudget(limit)
+	})
+	return s.nodeBuf
 }
 
 func (s *Service) readAhead() int {

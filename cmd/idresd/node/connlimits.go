@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/idres/idres/resolver/connlimit"
+	"github.com/idres/idres/resolver/grpcserver"
 )
 
 // Defaults of the connection limits (SecurityConfig). A normal client
@@ -19,6 +20,15 @@ const (
 	DefaultMaxConns          = 4096
 	DefaultMaxConnsPerSource = 256
 	DefaultIdleTimeout       = 2 * time.Minute
+	// DefaultMaxStreams is HTTP/2's recommended least; idres's clients
+	// pipeline over a few streams, and wait (not fail) at the limit.
+	DefaultMaxStreams = 100
+	// DefaultStreamWindow is HTTP/2's initial window; fixed, as gRPC's
+	// automatic growth would take it to 16 MiB a stream. A message larger
+	// than the window is let in whole when the handler reads it.
+	DefaultStreamWindow      = 64 << 10
+	DefaultStreamBuffer      = grpcserver.DefaultStreamBuffer
+	DefaultStreamBufferTotal = grpcserver.DefaultStreamBufferTotal
 )
 
 const (
@@ -40,8 +50,13 @@ const (
 )
 
 func (c SecurityConfig) checkConnLimits() error {
-	if c.MaxConns < 0 || c.MaxConnsPerSource < 0 || c.IdleTimeout < 0 {
+	switch {
+	case c.MaxConns < 0 || c.MaxConnsPerSource < 0 || c.IdleTimeout < 0:
 		return errors.New("--max-conns, --max-conns-per-source and --idle-timeout must not be negative")
+	case c.MaxStreams < 0 || c.StreamBuffer < 0 || c.StreamBufferTotal < 0:
+		return errors.New("--max-streams, --stream-buffer and --stream-buffer-total must not be negative")
+	case c.StreamWindow != 0 && (c.StreamWindow < 64<<10 || c.StreamWindow > 1<<30):
+		return errors.New("--stream-window must be between 64 KiB (65536) and 1 GiB")
 	}
 	return nil
 }
@@ -73,11 +88,25 @@ func (n *Node) idleTimeout() time.Duration {
 // connection may hold and how long an idle one lives.
 func (n *Node) connOptions() []grpc.ServerOption {
 	idle := n.idleTimeout()
+	sc := n.cfg.Security
+	window := orDefault(sc.StreamWindow, DefaultStreamWindow)
 	return []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(uint32(orDefault(sc.MaxStreams, DefaultMaxStreams))),
+		// Fixed windows (no automatic growth). The connection's is only a
+		// rate: gRPC acknowledges connection-level bytes as they arrive.
+		grpc.StaticStreamWindowSize(int32(window)),
+		grpc.StaticConnWindowSize(int32(16 * window)),
 		grpc.ConnectionTimeout(min(handshakeTimeout, idle)),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idle, Time: keepaliveTime, Timeout: keepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: minClientPing, PermitWithoutStream: true}),
 	}
+}
+
+// limitStreams applies the stream buffers to the Resolver service.
+func (n *Node) limitStreams(svc *grpcserver.Service) *grpcserver.Service {
+	svc.Buffer = int64(orDefault(n.cfg.Security.StreamBuffer, DefaultStreamBuffer))
+	svc.BufferTotal = int64(orDefault(n.cfg.Security.StreamBufferTotal, DefaultStreamBufferTotal))
+	return svc
 }
 
 // checkFileLimit warns when the process may open fewer files than its

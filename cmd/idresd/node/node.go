@@ -203,7 +203,7 @@ func Start(cfg Config) (n *Node, err error) {
 	if err := n.startInvalidation(); err != nil {
 		return nil, err
 	}
-	idresv1.RegisterResolverServer(n.grpc, grpcserver.NewService(res))
+	idresv1.RegisterResolverServer(n.grpc, n.limitStreams(grpcserver.NewService(res)))
 	idresv1.RegisterAdminServer(n.grpc, &recursive.AdminService{Cache: n.walkerCache()})
 	reg, err := n.newRegistry()
 	if err != nil {

@@ -61,6 +61,14 @@ type SecurityConfig struct {
 	// keep-alive connection between requests, and (when shorter than
 	// handshakeTimeout) a connection that has not finished its handshake.
 	IdleTimeout time.Duration
+	// MaxStreams is how many calls one gRPC connection may have open at
+	// once; StreamWindow how many bytes each may have sent that the node
+	// has not read (its HTTP/2 flow-control window, fixed).
+	MaxStreams, StreamWindow int
+	// StreamBuffer and StreamBufferTotal bound the bytes of requests and
+	// answers ResolveStream holds for one stream and for all of them: a
+	// stream whose answers are not read stops being read.
+	StreamBuffer, StreamBufferTotal int
 }
 
 // Check reports an unusable combination. grpcAddr is the listen address,
