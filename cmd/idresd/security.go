@@ -28,6 +28,8 @@ func securityFlags(fs *flag.FlagSet, sc *node.SecurityConfig) {
 	fs.IntVar(&sc.MaxConnsPerSource, "max-conns-per-source", node.DefaultMaxConnsPerSource, "connections one source network (IPv4 address, IPv6 /64) may hold on each of the gRPC and HTTP listeners")
 	fs.DurationVar(&sc.IdleTimeout, "idle-timeout", node.DefaultIdleTimeout, "close a gRPC connection without calls, or an HTTP keep-alive connection between requests, after this long")
 	fs.IntVar(&sc.MaxStreams, "max-streams", node.DefaultMaxStreams, "calls one gRPC connection may have open at once (clients wait beyond it)")
+	fs.IntVar(&sc.MaxStreamCalls, "max-stream-calls", node.DefaultMaxStreamCalls, "streaming calls (ResolveStream, Watch, Import...) open at once on the node; more are refused ResourceExhausted")
+	fs.IntVar(&sc.MaxStreamCallsPerSource, "max-stream-calls-per-source", node.DefaultMaxStreamCallsPerSource, "streaming calls one source network (IPv4 address, IPv6 /64) may have open at once, over all its connections")
 	fs.IntVar(&sc.StreamWindow, "stream-window", node.DefaultStreamWindow, "bytes a gRPC call may send that the node has not read yet (HTTP/2 stream window, fixed; at least 65536)")
 	fs.IntVar(&sc.StreamBuffer, "stream-buffer", node.DefaultStreamBuffer, "bytes of requests and answers one ResolveStream may hold; past it the node reads no more of the stream until its answers are read")
 	fs.IntVar(&sc.StreamBufferTotal, "stream-buffer-total", node.DefaultStreamBufferTotal, "bytes of requests and answers all ResolveStreams together may hold")

@@ -26,9 +26,14 @@ const (
 	// DefaultStreamWindow is HTTP/2's initial window; fixed, as gRPC's
 	// automatic growth would take it to 16 MiB a stream. A message larger
 	// than the window is let in whole when the handler reads it.
-	DefaultStreamWindow      = 64 << 10
-	DefaultStreamBuffer      = grpcserver.DefaultStreamBuffer
-	DefaultStreamBufferTotal = grpcserver.DefaultStreamBufferTotal
+	DefaultStreamWindow = 64 << 10
+	// DefaultMaxStreamCalls and ...PerSource: an idle ResolveStream holds
+	// ~30 KB (two goroutines, its queues, gRPC's stream), so 16384 of
+	// them are ~0.5 GB, 1024 from one source ~30 MB.
+	DefaultMaxStreamCalls          = 16384
+	DefaultMaxStreamCallsPerSource = 1024
+	DefaultStreamBuffer            = grpcserver.DefaultStreamBuffer
+	DefaultStreamBufferTotal       = grpcserver.DefaultStreamBufferTotal
 )
 
 const (
@@ -53,8 +58,8 @@ func (c SecurityConfig) checkConnLimits() error {
 	switch {
 	case c.MaxConns < 0 || c.MaxConnsPerSource < 0 || c.IdleTimeout < 0:
 		return errors.New("--max-conns, --max-conns-per-source and --idle-timeout must not be negative")
-	case c.MaxStreams < 0 || c.StreamBuffer < 0 || c.StreamBufferTotal < 0:
-		return errors.New("--max-streams, --stream-buffer and --stream-buffer-total must not be negative")
+	case c.MaxStreams < 0 || c.StreamBuffer < 0 || c.StreamBufferTotal < 0 || c.MaxStreamCalls < 0 || c.MaxStreamCallsPerSource < 0:
+		return errors.New("--max-streams, --max-stream-calls, --max-stream-calls-per-source, --stream-buffer and --stream-buffer-total must not be negative")
 	case c.StreamWindow != 0 && (c.StreamWindow < 64<<10 || c.StreamWindow > 1<<30):
 		return errors.New("--stream-window must be between 64 KiB (65536) and 1 GiB")
 	}
@@ -100,6 +105,13 @@ func (n *Node) connOptions() []grpc.ServerOption {
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idle, Time: keepaliveTime, Timeout: keepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: minClientPing, PermitWithoutStream: true}),
 	}
+}
+
+// streamCalls is the interceptor that bounds open streaming calls.
+func (n *Node) streamCalls() *grpcserver.StreamCalls {
+	sc := n.cfg.Security
+	return &grpcserver.StreamCalls{Total: orDefault(sc.MaxStreamCalls, DefaultMaxStreamCalls),
+		PerSource: orDefault(sc.MaxStreamCallsPerSource, DefaultMaxStreamCallsPerSource)}
 }
 
 // limitStreams applies the stream buffers to the Resolver service.

@@ -184,7 +184,7 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	n.grpc = grpc.NewServer(append(n.grpcOptions(),
 		grpc.ChainUnaryInterceptor(gm.Unary(), failed.Unary(), recoverUnary(log, panics), authn.Unary(), n.limiter.Unary(), sampledResolveLog(log), grpcserver.StatusUnary()),
-		grpc.ChainStreamInterceptor(gm.Stream(), failed.Stream(), recoverStream(log, panics), authn.Stream(), n.limiter.Stream(), grpcserver.StatusStream()),
+		grpc.ChainStreamInterceptor(gm.Stream(), failed.Stream(), recoverStream(log, panics), authn.Stream(), n.limiter.Stream(), n.streamCalls().Stream(), grpcserver.StatusStream()),
 	)...)
 	authority := &answer.Authority{Store: n.store, Self: &idresv1.Delegation{Grpc: []string{n.grpcLis.Addr().String()}}}
 	res, err := n.resolverFor(authority)

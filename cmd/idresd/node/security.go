@@ -69,6 +69,10 @@ type SecurityConfig struct {
 	// answers ResolveStream holds for one stream and for all of them: a
 	// stream whose answers are not read stops being read.
 	StreamBuffer, StreamBufferTotal int
+	// MaxStreamCalls and MaxStreamCallsPerSource bound the streaming
+	// calls open at once on the node and from one source network, over
+	// all its connections; beyond them a call is refused ResourceExhausted.
+	MaxStreamCalls, MaxStreamCallsPerSource int
 }
 
 // Check reports an unusable combination. grpcAddr is the listen address,
