@@ -15,7 +15,8 @@ import (
 )
 
 // FailureLog is the interceptor pair that logs every call that fails
-// (any code but OK), refused ones included: chain it outside the
+// (any code but OK; Canceled, the caller leaving, at debug level),
+// refused ones included: chain it outside the
 // Authenticator and the RateLimiter, so it sees their refusals. A line
 // holds the method, the code, the status message (written for the caller,
 // so it holds no secret), the caller's address and, when it sent a token,
@@ -100,7 +101,11 @@ func (f *FailureLog) log(ctx context.Context, method string, err error, took tim
 	if suppressed > 0 {
 		attrs = append(attrs, slog.Int("suppressed", suppressed))
 	}
-	f.logger().LogAttrs(ctx, slog.LevelWarn, "call failed", attrs...)
+	level := slog.LevelWarn
+	if st.Code() == codes.Canceled {
+		level = slog.LevelDebug // the caller went away: no fault of either side
+	}
+	f.logger().LogAttrs(ctx, level, "call failed", attrs...)
 }
 
 func (f *FailureLog) logger() *slog.Logger {
