@@ -113,8 +113,8 @@ func TestGRPCBadInputGetsClearErrors(t *testing.T) {
 		}
 	}
 	// Invalid UTF-8 cannot be sent through the generated client (it
-	// refuses to marshal); protobuf refuses it on the server side too.
-	// Either way the node must still answer.
+	// refuses to marshal); TestInvalidUTF8IsInvalidArgument sends it raw.
+	// The node must still answer.
 	resp, err := c.Resolve(ctx, &idresv1.ResolveRequest{Identifier: "88/ok"})
 	if err != nil || resp.Outcome != idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND {
 		t.Fatalf("after bad input: %v %v", resp, err)
