@@ -53,6 +53,9 @@ func (s *Service) SetPattern(ctx context.Context, req *idresv1.SetPatternRequest
 			return nil, fmt.Errorf("%w: value index %d: %v", fault.ErrInvalidArgument, v.Index, err)
 		}
 	}
+	if err := s.checkPattern(p, in.Values); err != nil {
+		return nil, err
+	}
 	rec := &idresv1.Pattern{Prefix: in.Prefix, Pattern: in.Pattern, Values: cloneValues(in.Values)}
 	value.Normalize(rec.Values)
 	err = s.update(ctx, "SetPattern", func(tx *store.Tx, ch *change) error {

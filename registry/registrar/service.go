@@ -225,10 +225,11 @@ func (s *Service) UpdateValues(ctx context.Context, req *idresv1.UpdateValuesReq
 		ch.target, ch.prefix = id.String(), id.PrefixKey()
 		rec, err = tx.UpdateIdentifier(id.Key(), func(r *idresv1.Identifier) error {
 			ch.before = proto.Clone(r)
+			before := value.Size(r.Values)
 			if err := applyChanges(r, req); err != nil {
 				return err
 			}
-			if err := s.checkLimits(r.Values); err != nil {
+			if err := s.checkChange(r.Values, before); err != nil {
 				return err
 			}
 			return checkTemplate(tx, id.PrefixKey(), r.Values)

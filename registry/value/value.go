@@ -27,6 +27,18 @@ const (
 	// expire" to some resolvers and is negative to others.
 	MaxTTL        = 1<<31 - 1
 	defaultPublic = true
+
+	// MaxSize bounds an identifier's size (Size: the type and data bytes
+	// of all its values): with the values' other fields (about 40 bytes
+	// each, 1000 values at most) and the identifier, a record of MaxSize
+	// fits one gRPC message of a stock client's default 4 MiB receive
+	// limit. MaxValues x MaxDataLen (64 MiB) alone would not.
+	MaxSize = 4<<20 - 64<<10
+	// DefaultMaxSize is a node's limit unless configured
+	// (idresd --max-identifier-bytes): well under MaxSize, so that every
+	// front end serves it whole (an HTTP JSON answer is at most about six
+	// times Size, when every byte is a control character).
+	DefaultMaxSize = 1 << 20
 )
 
 // ErrInvalid marks a value that breaks a rule; the wrapping message says which.
@@ -62,7 +74,20 @@ func Check(v *idresv1.Value, allowReserved bool) error {
 	return nil
 }
 
+// Size is an identifier's size as the limits count it: the bytes of the
+// types and data of its values. Indexes, TTLs, flags and timestamps are a
+// bounded overhead per value and are not counted.
+func Size(vals []*idresv1.Value) int {
+	n := 0
+	for _, v := range vals {
+		n += len(v.GetType()) + len(v.GetData())
+	}
+	return n
+}
+
 // CheckSet validates a whole set of values: 1 to 1000, distinct indexes.
+// Their Size is bounded by the registry's limit (at most MaxSize), which
+// lets a record stored above it by older code shrink.
 func CheckSet(vals []*idresv1.Value, allowReserved bool) error {
 	if len(vals) == 0 {
 		return fmt.Errorf("%w: an identifier holds at least one value", ErrInvalid)

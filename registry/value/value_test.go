@@ -243,3 +243,13 @@ func indexes(vals []*idresv1.Value) []uint32 {
 	}
 	return out
 }
+
+func TestSize(t *testing.T) {
+	vals := []*idresv1.Value{{Index: 1, Type: "URL", Data: []byte("https://x")}, {Index: 2, Type: "t", Data: make([]byte, 1000)}}
+	if got, want := value.Size(vals), 3+9+1+1000; got != want {
+		t.Errorf("Size = %d, want %d (type and data bytes)", got, want)
+	}
+	if value.DefaultMaxSize >= value.MaxSize || value.MaxSize+1000*64 > 4<<20 {
+		t.Errorf("DefaultMaxSize %d, MaxSize %d: want the default under the ceiling, and the ceiling with 64 bytes a value of overhead within 4 MiB", value.DefaultMaxSize, value.MaxSize)
+	}
+}
