@@ -33,6 +33,19 @@
 // as its own TTL, so the serial moves with every committed write and
 // resolvers cache denials for the prefix's negative TTL (RFC 2308).
 //
+// # What a question costs
+//
+// A UDP question is first put to the response-rate limit (--dns-rrl), so
+// a limited one costs a table lookup and no resolution. The answer is
+// then built for what the transport carries (the client's EDNS0 size
+// capped at 1232, 512 without EDNS0, 65535 over TCP): each record is
+// sized before it is built and building stops at the first that does not
+// fit, with TC set, so the work of a question is one resolution plus at
+// most one message's worth of records, whatever the identifier holds.
+// An RRset beyond 65535 bytes is answered over TCP with the records that
+// fit and TC (DNS-005): DNS has no larger transport; gRPC and HTTP serve
+// the identifier whole.
+//
 // On a recursive node the bridge answers what the walk returns, with RA
 // set and AA clear: records with their remaining TTLs, denials with the
 // answering zone's SOA whose own TTL is what remains of the denial's.

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -35,16 +36,28 @@ type Handler struct {
 
 	observe func(transport string, rcode int, took time.Duration)
 	rrl     *ratelimit.RRL // nil: no rate limit
+
+	// rendered counts the bytes of record data built for answers (TXT
+	// strings, URI targets, NAPTR regexps, as presented): the work a
+	// question costs beyond its resolution, which tests bound.
+	rendered atomic.Int64
 }
 
-// ServeDNS implements dns.Handler.
+// ServeDNS implements dns.Handler. The response-rate limit is decided
+// first, so a limited query costs a table lookup and no resolution; the
+// answer is then built for the transport's size (UDPSize, or 65535 over
+// TCP), so a question costs at most what that message can carry however
+// large the identifier: records that do not fit are not built, and the
+// reply has TC set. Over TCP an RRset beyond 65535 bytes is answered the
+// same way, the records that fit with TC (DNS-005): DNS has no larger
+// transport, and gRPC and HTTP serve the identifier whole.
 func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	start := time.Now()
-	m := h.Answer(req)
 	size, transport := maxTCPSize, "tcp"
 	if w.RemoteAddr() != nil && w.RemoteAddr().Network() == "udp" {
 		size, transport = UDPSize(req), "udp"
 	}
+	var m *dns.Msg
 	if transport == "udp" && h.rrl != nil {
 		switch h.rrl.Check(w.RemoteAddr()) {
 		case ratelimit.Drop:
@@ -55,7 +68,10 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			m.Truncated = true
 		}
 	}
-	m.Truncate(size)
+	if m == nil {
+		m = h.answer(req, size)
+	}
+	fit(m, size)
 	// Observed before the write, so a client that has its answer also
 	// finds it counted.
 	if h.observe != nil {
@@ -64,6 +80,20 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if err := w.WriteMsg(m); err != nil {
 		h.log.Debug("DNS write failed", "remote", w.RemoteAddr(), "err", err)
 	}
+}
+
+// fit makes m at most size bytes on the wire. miekg's Truncate counts an
+// escaped byte of a character-string (\000) as four, so it would drop
+// records that fit: a message it deems too long is packed first, and
+// truncated only when the packed form is too long.
+func fit(m *dns.Msg, size int) {
+	if m.Len() <= size {
+		return
+	}
+	if raw, err := m.Pack(); err == nil && len(raw) <= size {
+		return
+	}
+	m.Truncate(size)
 }
 
 // UDPSize is the largest UDP answer to req: 512 without EDNS0, else the
@@ -76,9 +106,14 @@ func UDPSize(req *dns.Msg) int {
 	return min(max(int(opt.UDPSize()), minUDPSize), AdvertisedUDPSize)
 }
 
-// Answer builds the full (untruncated) reply to req. It never panics: a
-// failure inside is logged and answered SERVFAIL.
-func (h *Handler) Answer(req *dns.Msg) (m *dns.Msg) {
+// Answer builds the reply to req as TCP carries it: records beyond 65535
+// bytes are not built (TC is set instead), and the caller truncates to a
+// smaller size. It never panics: a failure inside is logged and answered
+// SERVFAIL.
+func (h *Handler) Answer(req *dns.Msg) *dns.Msg { return h.answer(req, maxTCPSize) }
+
+// answer builds the reply to req with answer records up to size bytes.
+func (h *Handler) answer(req *dns.Msg, size int) (m *dns.Msg) {
 	m = new(dns.Msg)
 	m.SetReply(req)
 	m.RecursionAvailable = h.recursive
@@ -128,7 +163,7 @@ func (h *Handler) Answer(req *dns.Msg) (m *dns.Msg) {
 		m.Rcode = dns.RcodeFormatError
 		return m
 	}
-	if err := h.lookup(context.Background(), q, m); err != nil {
+	if err := h.lookup(context.Background(), q, m, size); err != nil {
 		h.log.Error("DNS lookup failed", "name", q.Name, "type", dns.TypeToString[q.Qtype], "err", err)
 		return failure(req, dns.RcodeServerFailure)
 	}

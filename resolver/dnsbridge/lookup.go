@@ -27,7 +27,10 @@ import (
 // REFUSED, a delegation is a referral, a held prefix H answers from H's
 // zone. Zone cuts, visibility, tombstones and patterns are the resolver's
 // business, so DNS says what gRPC and HTTP say.
-func (h *Handler) lookup(ctx context.Context, q dns.Question, m *dns.Msg) error {
+//
+// size is the most the transport carries (answer records are built only
+// while they fit it, see budget).
+func (h *Handler) lookup(ctx context.Context, q dns.Question, m *dns.Msg, size int) error {
 	rel, err := dnsname.Relative(h.zone, q.Name)
 	if err != nil {
 		m.Rcode = dns.RcodeRefused
@@ -61,7 +64,7 @@ func (h *Handler) lookup(ctx context.Context, q dns.Question, m *dns.Msg) error 
 
 	if full && at > 0 {
 		if p, err := dnsname.Reverse(h.zone, q.Name); err == nil && p.Kind == dnsname.KindIdentifier && p.Prefix == prefix {
-			return h.identifier(ctx, q, m, p.ID)
+			return h.identifier(ctx, q, m, p.ID, size)
 		}
 	}
 	r, err := h.resolvePrefix(ctx, prefix)
@@ -99,12 +102,12 @@ func (h *Handler) lookup(ctx context.Context, q dns.Question, m *dns.Msg) error 
 
 	if ident.Fold(r.GetZone()) != prefix {
 		// P is a delegation, answered by the zone it is cut from.
-		return h.delegated(q, m, r, prefix, exact)
+		return h.delegated(q, m, r, prefix, exact, size)
 	}
 	z := h.zoneOf(r)
 	switch {
 	case exact:
-		return h.apex(q, m, z, r.GetValues())
+		return h.apex(q, m, z, r.GetValues(), size)
 	case at < 0:
 		if h.isNSHost(labels, z) {
 			return h.nsHost(ctx, q, m, z, labels[0], false)
@@ -141,8 +144,9 @@ func (h *Handler) resolvePrefix(ctx context.Context, p string) (*idresv1.Resolve
 }
 
 // identifier answers an identifier's name from Resolve of id, asked as
-// an anonymous caller, so only public values come back.
-func (h *Handler) identifier(ctx context.Context, q dns.Question, m *dns.Msg, id ident.ID) error {
+// an anonymous caller, so only public values come back: the records that
+// fit size bytes, TC set when some do not.
+func (h *Handler) identifier(ctx context.Context, q dns.Question, m *dns.Msg, id ident.ID, size int) error {
 	r, err := h.res.Resolve(ctx, &idresv1.ResolveRequest{Identifier: id.String()})
 	if err != nil {
 		return err
@@ -152,13 +156,14 @@ func (h *Handler) identifier(ctx context.Context, q dns.Question, m *dns.Msg, id
 	case idresv1.Outcome_OUTCOME_OK:
 		z := h.zoneOf(r)
 		vals := r.GetValues()
+		b := newBudget(m, size)
 		switch q.Qtype {
 		case dns.TypeTXT, dns.TypeANY: // ANY: the TXT RRset only, RFC 8482 §4.1
-			return z.answer(m, txtRecords(q.Name, vals))
+			return z.answerWithin(m, h.counted(txtRecords(q.Name, vals, b)), b)
 		case dns.TypeURI:
-			return z.answer(m, uriRecords(q.Name, vals))
+			return z.answerWithin(m, h.counted(uriRecords(q.Name, vals, b)), b)
 		case dns.TypeNAPTR:
-			return z.answer(m, naptrRecords(q.Name, vals))
+			return z.answerWithin(m, h.counted(naptrRecords(q.Name, vals, b)), b)
 		}
 		return z.nodata(m)
 	case idresv1.Outcome_OUTCOME_VALUES_NOT_FOUND:
@@ -256,10 +261,22 @@ func (z zone) answer(m *dns.Msg, rrs []dns.RR) error {
 	return nil
 }
 
+// answerWithin is answer for records built within b: when b left some
+// out, the answer is the ones that fit with TC set (RFC 2181 §9), never
+// NODATA, even when none fit.
+func (z zone) answerWithin(m *dns.Msg, rrs []dns.RR, b *budget) error {
+	if !b.over() {
+		return z.answer(m, rrs)
+	}
+	m.Answer = rrs
+	m.Truncated = true
+	return nil
+}
+
 // apex answers at a zone's apex name: SOA, NS (with the addresses of the
 // zone's IDRES_DNS service values as additional data), and TXT with the
-// prefix's service values svc.
-func (h *Handler) apex(q dns.Question, m *dns.Msg, z zone, svc []*idresv1.Value) error {
+// prefix's service values svc (those that fit size bytes).
+func (h *Handler) apex(q dns.Question, m *dns.Msg, z zone, svc []*idresv1.Value, size int) error {
 	switch q.Qtype {
 	case dns.TypeSOA, dns.TypeANY: // ANY: one RRset, RFC 8482 §4.1
 		return z.answer(m, []dns.RR{owned(z.soa(), q.Name)})
@@ -270,7 +287,8 @@ func (h *Handler) apex(q dns.Question, m *dns.Msg, z zone, svc []*idresv1.Value)
 		m.Extra = append(m.Extra, glue...)
 		return nil
 	case dns.TypeTXT:
-		return z.answer(m, txtRecords(q.Name, svc))
+		b := newBudget(m, size)
+		return z.answerWithin(m, h.counted(txtRecords(q.Name, svc, b)), b)
 	}
 	return z.nodata(m)
 }
@@ -353,7 +371,7 @@ func (h *Handler) nsHost(ctx context.Context, q dns.Question, m *dns.Msg, z zone
 // the answer for p's handle by the zone it is cut from: its service
 // values are the delegation's endpoints. exact is true when the name is
 // p's own.
-func (h *Handler) delegated(q dns.Question, m *dns.Msg, r *idresv1.ResolveResponse, p string, exact bool) error {
+func (h *Handler) delegated(q dns.Question, m *dns.Msg, r *idresv1.ResolveResponse, p string, exact bool, size int) error {
 	child, err := dnsname.Prefix(h.zone, p)
 	if err != nil {
 		m.Rcode = dns.RcodeRefused
@@ -366,7 +384,7 @@ func (h *Handler) delegated(q dns.Question, m *dns.Msg, r *idresv1.ResolveRespon
 		z := h.zoneOf(r)
 		z.apex = child
 		if exact {
-			return h.apex(q, m, z, r.GetValues())
+			return h.apex(q, m, z, r.GetValues(), size)
 		}
 		return z.nodata(m)
 	}
@@ -375,7 +393,8 @@ func (h *Handler) delegated(q dns.Question, m *dns.Msg, r *idresv1.ResolveRespon
 		// without a DNS bridge is answered here, from the delegation.
 		parent := h.zoneOf(r)
 		if q.Qtype == dns.TypeTXT {
-			return parent.answer(m, txtRecords(q.Name, r.GetValues()))
+			b := newBudget(m, size)
+			return parent.answerWithin(m, h.counted(txtRecords(q.Name, r.GetValues(), b)), b)
 		}
 		return parent.nodata(m)
 	}
@@ -424,5 +443,24 @@ func ownedAll(rrs []dns.RR, name string) []dns.RR {
 	for _, rr := range rrs {
 		rr.Header().Name = name
 	}
+	return rrs
+}
+
+// counted adds the data bytes of rrs to h.rendered.
+func (h *Handler) counted(rrs []dns.RR) []dns.RR {
+	n := 0
+	for _, rr := range rrs {
+		switch rr := rr.(type) {
+		case *dns.TXT:
+			for _, s := range rr.Txt {
+				n += len(s)
+			}
+		case *dns.URI:
+			n += len(rr.Target)
+		case *dns.NAPTR:
+			n += len(rr.Regexp)
+		}
+	}
+	h.rendered.Add(int64(n))
 	return rrs
 }

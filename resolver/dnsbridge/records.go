@@ -2,7 +2,6 @@ package dnsbridge
 
 import (
 	"encoding/base64"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -35,6 +34,15 @@ func TXTText(v *idresv1.Value) []byte {
 	return append(append(b, "base64:"...), base64.StdEncoding.EncodeToString(v.Data)...)
 }
 
+// txtTextLen is len(TXTText(v)), without building it.
+func txtTextLen(v *idresv1.Value) int {
+	n := len(strconv.FormatUint(uint64(v.Index), 10)) + 1 + len(v.Type) + 1
+	if utf8.Valid(v.Data) {
+		return n + len(v.Data)
+	}
+	return n + len("base64:") + base64.StdEncoding.EncodedLen(len(v.Data))
+}
+
 // txtStrings cuts raw bytes into 255-byte character-strings in miekg's
 // presentation form (so packing yields exactly these bytes).
 func txtStrings(raw []byte) []string {
@@ -50,19 +58,60 @@ func txtStrings(raw []byte) []string {
 // '"' and '\' escaped, bytes outside printable ASCII as \DDD.
 func escapeString(raw []byte) string {
 	var b strings.Builder
+	b.Grow(len(raw))
 	for _, c := range raw {
 		switch {
 		case c == '"' || c == '\\':
 			b.WriteByte('\\')
 			b.WriteByte(c)
 		case c < ' ' || c > '~':
-			fmt.Fprintf(&b, "\\%03d", c)
+			b.Write([]byte{'\\', '0' + c/100, '0' + c/10%10, '0' + c%10})
 		default:
 			b.WriteByte(c)
 		}
 	}
 	return b.String()
 }
+
+// budget is the room left in a message for answer records, counted as
+// the least each record takes on the wire (its owner compressed to a
+// pointer, character-strings unescaped). Records are sized before they
+// are built, and building stops at the first that cannot fit: what an
+// answer costs is bounded by what the transport carries, whatever the
+// identifier holds. A nil budget is unbounded (the zone file).
+type budget struct {
+	room int
+	cut  bool // a record was left out
+}
+
+// rrFixed is the least a record takes besides its RDATA: a compressed
+// owner (2) and type, class, TTL and RDLENGTH (10).
+const rrFixed = 2 + 10
+
+// newBudget is the room in m, as it stands, for records up to size bytes.
+func newBudget(m *dns.Msg, size int) *budget {
+	used := m.Len()
+	if raw, err := m.Pack(); err == nil {
+		used = len(raw)
+	}
+	return &budget{room: size - used}
+}
+
+// take spends n bytes if they fit; else it records the cut.
+func (b *budget) take(n int) bool {
+	if b == nil {
+		return true
+	}
+	if b.cut || n > b.room {
+		b.cut = true
+		return false
+	}
+	b.room -= n
+	return true
+}
+
+// over reports whether records were left out.
+func (b *budget) over() bool { return b != nil && b.cut }
 
 func ttlOf(v *idresv1.Value) uint32 {
 	if v.Ttl == nil {
@@ -75,25 +124,22 @@ func hdr(name string, typ uint16, ttl uint32) dns.RR_Header {
 	return dns.RR_Header{Name: name, Rrtype: typ, Class: dns.ClassINET, Ttl: ttl}
 }
 
-// txtRecords is one TXT record per value.
-func txtRecords(owner string, vals []*idresv1.Value) []dns.RR {
-	out := make([]dns.RR, 0, len(vals))
+// txtRecords is one TXT record per value, as many as b leaves room for.
+func txtRecords(owner string, vals []*idresv1.Value, b *budget) []dns.RR {
+	out := make([]dns.RR, 0, min(len(vals), 64))
 	for _, v := range vals {
+		if n := txtTextLen(v); !b.take(rrFixed + n + max(1, (n+maxString-1)/maxString)) {
+			break
+		}
 		out = append(out, &dns.TXT{Hdr: hdr(owner, dns.TypeTXT, ttlOf(v)), Txt: txtStrings(TXTText(v))})
 	}
 	return out
 }
 
-// urlValues are the values whose type is URL (ASCII case-insensitively)
-// and whose data is non-empty UTF-8, in index order.
-func urlValues(vals []*idresv1.Value) []*idresv1.Value {
-	var out []*idresv1.Value
-	for _, v := range vals {
-		if strings.EqualFold(v.Type, "URL") && len(v.Data) > 0 && utf8.Valid(v.Data) {
-			out = append(out, v)
-		}
-	}
-	return out
+// isURLValue reports whether v's type is URL (ASCII case-insensitively)
+// and its data non-empty UTF-8: the values answered as URI and NAPTR.
+func isURLValue(v *idresv1.Value) bool {
+	return strings.EqualFold(v.Type, "URL") && len(v.Data) > 0 && utf8.Valid(v.Data)
 }
 
 // rank is a URL value's 1-based place among the URL values, as a priority
@@ -107,30 +153,49 @@ func rank(i int) uint16 {
 }
 
 // uriRecords are RFC 7553 URI records for URL values: priority = rank,
-// weight 1.
-func uriRecords(owner string, vals []*idresv1.Value) []dns.RR {
+// weight 1; as many as b leaves room for.
+func uriRecords(owner string, vals []*idresv1.Value, b *budget) []dns.RR {
 	var out []dns.RR
-	for i, v := range urlValues(vals) {
+	i := 0
+	for _, v := range vals {
+		if !isURLValue(v) {
+			continue
+		}
+		// Priority, weight and the target's bytes.
+		if !b.take(rrFixed + 4 + len(v.Data)) {
+			break
+		}
 		out = append(out, &dns.URI{
 			Hdr: hdr(owner, dns.TypeURI, ttlOf(v)), Priority: rank(i), Weight: 1,
 			Target: strings.ReplaceAll(string(v.Data), `\`, `\\`),
 		})
+		i++
 	}
 	return out
 }
 
 // naptrRecords are RFC 6116-style terminal NAPTR records for URL values:
 // order = rank, preference 10, flag "u", service E2U+web:<scheme> for
-// http and https (E2U+web otherwise), regexp "!^.*$!<URL>!".
-func naptrRecords(owner string, vals []*idresv1.Value) []dns.RR {
+// http and https (E2U+web otherwise), regexp "!^.*$!<URL>!"; as many as
+// b leaves room for.
+func naptrRecords(owner string, vals []*idresv1.Value, b *budget) []dns.RR {
 	var out []dns.RR
-	for i, v := range urlValues(vals) {
+	i := 0
+	for _, v := range vals {
+		if !isURLValue(v) {
+			continue
+		}
 		url := string(v.Data)
 		service := "E2U+web"
 		if c := strings.IndexByte(url, ':'); c > 0 {
 			if s := strings.ToLower(url[:c]); s == "http" || s == "https" {
 				service += ":" + s
 			}
+		}
+		// Order and preference, then flags, service and regexp as
+		// character-strings (escapes not counted), then the root name.
+		if !b.take(rrFixed + 4 + 2 + 1 + len(service) + 1 + len("!^.*$!!") + len(url) + 1) {
+			break
 		}
 		// RFC 3402 §3.2: inside the substitution a backslash and the
 		// delimiter are escaped with a backslash.
@@ -139,6 +204,7 @@ func naptrRecords(owner string, vals []*idresv1.Value) []dns.RR {
 			Hdr: hdr(owner, dns.TypeNAPTR, ttlOf(v)), Order: rank(i), Preference: 10,
 			Flags: "u", Service: service, Regexp: escapeString([]byte("!^.*$!" + subst + "!")), Replacement: ".",
 		})
+		i++
 	}
 	return out
 }

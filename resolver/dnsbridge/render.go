@@ -20,14 +20,14 @@ func NSSet(owner string, endpoints []string, ttl uint32) (ns, glue []dns.RR) {
 }
 
 // TXTRecords is one TXT record per value.
-func TXTRecords(owner string, vals []*idresv1.Value) []dns.RR { return txtRecords(owner, vals) }
+func TXTRecords(owner string, vals []*idresv1.Value) []dns.RR { return txtRecords(owner, vals, nil) }
 
 // ValueRecords are the TXT, URI and NAPTR records of an identifier's
 // public values vals at owner.
 func ValueRecords(owner string, vals []*idresv1.Value) []dns.RR {
-	out := txtRecords(owner, vals)
-	out = append(out, uriRecords(owner, vals)...)
-	return append(out, naptrRecords(owner, vals)...)
+	out := txtRecords(owner, vals, nil)
+	out = append(out, uriRecords(owner, vals, nil)...)
+	return append(out, naptrRecords(owner, vals, nil)...)
 }
 
 // DelegationTTL is the TTL of a delegation's NS records and glue.
