@@ -111,6 +111,10 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, escaped strin
 		g.internalError(w, r, id, err)
 		return outcomeError
 	}
+	if n := g.oversize(resp); n > 0 {
+		g.refuseJSON(w, r, resp, id, n)
+		return outcomeTooLarge
+	}
 	g.answerJSON(w, r, resp, id)
 	return outcomeOf(resp.Outcome)
 }

@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "idres", Subsystem: "http", Name: "requests_total",
-			Help: "HTTP gateway requests by endpoint (api, page, home, healthz, readyz, metrics) and outcome (the resolution outcome, or bad_request, error, method_not_allowed, not_ready).",
+			Help: "HTTP gateway requests by endpoint (api, page, home, healthz, readyz, metrics) and outcome (the resolution outcome, or bad_request, error, method_not_allowed, not_ready, too_large).",
 		}, []string{"endpoint", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "idres", Subsystem: "http", Name: "request_duration_seconds",

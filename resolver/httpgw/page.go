@@ -144,14 +144,17 @@ func (g *Gateway) servePage(w http.ResponseWriter, r *http.Request, escaped stri
 		return outcomeError
 	}
 	if json {
+		if n := g.oversize(resp); n > 0 {
+			g.refuseJSON(w, r, resp, id, n)
+			return outcomeTooLarge
+		}
 		g.answerJSON(w, r, resp, id)
 		return outcomeOf(resp.Outcome)
 	}
-	g.answerPage(w, r, resp, id)
-	return outcomeOf(resp.Outcome)
+	return g.answerPage(w, r, resp, id)
 }
 
-func (g *Gateway) answerPage(w http.ResponseWriter, r *http.Request, resp *idresv1.ResolveResponse, asked string) {
+func (g *Gateway) answerPage(w http.ResponseWriter, r *http.Request, resp *idresv1.ResolveResponse, asked string) string {
 	name := resp.Identifier
 	if name == "" {
 		name = asked
@@ -164,7 +167,12 @@ func (g *Gateway) answerPage(w http.ResponseWriter, r *http.Request, resp *idres
 		vals := sortedValues(resp.Values)
 		if loc := redirectTarget(vals); loc != "" {
 			redirect(w, loc, cache)
-			return
+			return outcomeOf(resp.Outcome)
+		}
+		// A redirect reads one value; a table would render them all.
+		if n := g.oversize(resp); n > 0 {
+			g.refusePage(w, name, n)
+			return outcomeTooLarge
 		}
 		d.Message = ""
 		if p := resp.DerivedFromPattern; p != "" {
@@ -178,7 +186,7 @@ func (g *Gateway) answerPage(w http.ResponseWriter, r *http.Request, resp *idres
 	case idresv1.Outcome_OUTCOME_REFERRAL:
 		if base := referralBase(resp.Referral); base != "" {
 			redirect(w, PageURL(base, name), cache)
-			return
+			return outcomeOf(resp.Outcome)
 		}
 		d.Message = resp.Message + "; its nodes have no web address, so it cannot be shown here."
 	case idresv1.Outcome_OUTCOME_NOT_FOUND, idresv1.Outcome_OUTCOME_PREFIX_NOT_FOUND:
@@ -187,7 +195,7 @@ func (g *Gateway) answerPage(w http.ResponseWriter, r *http.Request, resp *idres
 		if succ := resp.GetTombstone().GetSuccessor(); succ != "" {
 			// The successor's page, permanently (LIFE-014).
 			redirect301(w, PagePath(succ), cache)
-			return
+			return outcomeOf(resp.Outcome)
 		}
 		d.Title, d.Heading, d.JSONPath = "Withdrawn", "Identifier withdrawn: "+name, ""
 	case idresv1.Outcome_OUTCOME_INVALID_IDENTIFIER:
@@ -196,6 +204,7 @@ func (g *Gateway) answerPage(w http.ResponseWriter, r *http.Request, resp *idres
 		d.Title, d.Heading, d.JSONPath = "Error", "The identifier could not be resolved", ""
 	}
 	writePage(w, status, cache, d)
+	return outcomeOf(resp.Outcome)
 }
 
 // serveHome is "/": a form to look an identifier up, which submits to

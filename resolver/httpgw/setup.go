@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/idres/idres/registry/value"
 	"github.com/idres/idres/resolver"
 )
 
@@ -27,6 +28,11 @@ type Options struct {
 	// ResolveTimeout bounds one lookup (a recursive one may walk several
 	// nodes); it must stay below the server's WriteTimeout. 0: 10 s.
 	ResolveTimeout time.Duration
+	// MaxIdentifierBytes bounds the values one answer renders (value.Size:
+	// type and data bytes), the registry's limit on what one identifier
+	// may hold (idresd --max-identifier-bytes); a larger answer is
+	// refused (size.go). 0: value.DefaultMaxSize.
+	MaxIdentifierBytes int
 }
 
 // Server timeouts and limits of NewServer. The longest identifier is
@@ -47,6 +53,7 @@ type Gateway struct {
 	ready    func() bool
 	log      *slog.Logger
 	timeout  time.Duration
+	maxBytes int // Options.MaxIdentifierBytes
 	metrics  *metrics
 	promHTTP http.Handler
 }
@@ -63,6 +70,10 @@ func New(r resolver.Resolver, opts Options) (*Gateway, error) {
 	}
 	if g.timeout <= 0 {
 		g.timeout = defaultResolveTimeout
+	}
+	g.maxBytes = opts.MaxIdentifierBytes
+	if g.maxBytes <= 0 {
+		g.maxBytes = value.DefaultMaxSize
 	}
 	reg := opts.Metrics
 	if reg == nil {
