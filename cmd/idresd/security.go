@@ -18,6 +18,7 @@ func securityFlags(fs *flag.FlagSet, sc *node.SecurityConfig) {
 	fs.IntVar(&sc.MaxRecvMsgSize, "max-msg-size", node.DefaultMaxRecvMsgSize, "largest gRPC request in bytes")
 	fs.IntVar(&sc.Limits.MaxValues, "max-values", value.MaxValues, "most values per identifier (at most 1000)")
 	fs.IntVar(&sc.Limits.MaxValueBytes, "max-value-size", value.MaxDataLen, "most bytes of data per value (at most 65536)")
+	fs.IntVar(&sc.Limits.MaxIdentifierBytes, "max-identifier-bytes", value.DefaultMaxSize, "most bytes of type and data in all the values of one identifier, on every write and in every HTTP answer (at most 4128768)")
 	fs.IntVar(&sc.Limits.MaxPageSize, "max-page-size", registrar.MaxPageSize, "largest page a List call may ask for (at most 1000)")
 	fs.Float64Var(&sc.RateLimit, "rate-limit", 1000, "calls per second each credential may make on average (0: unlimited)")
 	fs.IntVar(&sc.RateBurst, "rate-burst", 2000, "calls a credential may make at once (token bucket size)")

@@ -60,7 +60,8 @@ func (n *Node) startHTTP(res resolver.Resolver) error {
 	if n.httpLis == nil {
 		return nil
 	}
-	gw, err := httpgw.New(res, httpgw.Options{Ready: n.Ready, Metrics: n.Metrics, Logger: n.log})
+	gw, err := httpgw.New(res, httpgw.Options{Ready: n.Ready, Metrics: n.Metrics, Logger: n.log,
+		MaxIdentifierBytes: n.cfg.Security.Limits.MaxIdentifierBytes})
 	if err != nil {
 		return fmt.Errorf("HTTP gateway: %w", err)
 	}
