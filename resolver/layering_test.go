@@ -24,6 +24,7 @@ var layers = map[string]string{
 	"registry/credential":            "foundation",
 	"registry/fault":                 "foundation",
 	"resolver/handlewire":            "foundation",
+	"registry/backupfile":            "foundation",
 	"registry/store":                 "storage",
 	"registry/store/kv":              "storage",
 	"registry/store/kv/kvtest":       "storage",

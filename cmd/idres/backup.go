@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
-	"github.com/idres/idres/registry/backup"
+	"github.com/idres/idres/registry/backupfile"
 	"github.com/idres/idres/resolver/client"
 )
 
@@ -37,7 +37,7 @@ func runBackup(ctx context.Context, e *env, args []string) int {
 		return e.usageError("backup: want --out FILE or --verify FILE, and no arguments")
 	}
 	if *check != "" {
-		var opts backup.VerifyOptions
+		var opts backupfile.VerifyOptions
 		if *sum != "" {
 			b, err := hex.DecodeString(*sum)
 			if err != nil || len(b) != 32 {
@@ -76,7 +76,7 @@ func runBackup(ctx context.Context, e *env, args []string) int {
 			return e.fail(fmt.Errorf("backup: %w", err))
 		}
 		// Read back what is on disk, as a restore will.
-		v, err := backup.VerifyFile(tmp.Name(), backup.VerifyOptions{})
+		v, err := backupfile.VerifyFile(tmp.Name(), backupfile.VerifyOptions{})
 		if err != nil {
 			return e.fail(fmt.Errorf("backup: the written file does not verify, discarded: %w", err))
 		}
@@ -84,7 +84,7 @@ func runBackup(ctx context.Context, e *env, args []string) int {
 			return e.fail(fmt.Errorf("backup: %w", err))
 		}
 		fmt.Fprintf(e.Stdout, "wrote %s: %d bytes, revision %d, schema %d, sha256 %x\n",
-			*out, v.Trailer.Length+backup.TrailerSize, v.Trailer.Revision, v.Trailer.SchemaVersion, v.Trailer.SHA256)
+			*out, v.Trailer.Length+backupfile.TrailerSize, v.Trailer.Revision, v.Trailer.SchemaVersion, v.Trailer.SHA256)
 		return exitOK
 	})
 }
@@ -93,29 +93,29 @@ func runBackup(ctx context.Context, e *env, args []string) int {
 // when the node is of a version that does not send one. t is the
 // stream's own summary, which SnapshotTo checked against what arrived.
 func addTrailer(f *os.File, t *idresv1.SnapshotTrailer) error {
-	if t.Size >= backup.TrailerSize {
-		tail := make([]byte, backup.TrailerSize)
-		if _, err := f.ReadAt(tail, int64(t.Size)-backup.TrailerSize); err != nil {
+	if t.Size >= backupfile.TrailerSize {
+		tail := make([]byte, backupfile.TrailerSize)
+		if _, err := f.ReadAt(tail, int64(t.Size)-backupfile.TrailerSize); err != nil {
 			return err
 		}
-		if _, err := backup.ParseTrailer(tail); !errors.Is(err, backup.ErrNoTrailer) {
+		if _, err := backupfile.ParseTrailer(tail); !errors.Is(err, backupfile.ErrNoTrailer) {
 			return nil // the node's own trailer, checked by VerifyFile
 		}
 	}
-	tr := backup.Trailer{SchemaVersion: t.SchemaVersion, Revision: t.Revision, Length: t.Size}
+	tr := backupfile.Trailer{SchemaVersion: t.SchemaVersion, Revision: t.Revision, Length: t.Size}
 	if copy(tr.SHA256[:], t.Sha256) != len(tr.SHA256) {
 		return fmt.Errorf("the node sent a SHA-256 of %d bytes", len(t.Sha256))
 	}
 	if _, err := f.Seek(0, io.SeekEnd); err != nil {
 		return err
 	}
-	_, err := f.Write(backup.AppendTrailer(nil, tr))
+	_, err := f.Write(backupfile.AppendTrailer(nil, tr))
 	return err
 }
 
 // verifyBackup is `idres backup --verify FILE`.
-func verifyBackup(e *env, path string, opts backup.VerifyOptions) int {
-	v, err := backup.VerifyFile(path, opts)
+func verifyBackup(e *env, path string, opts backupfile.VerifyOptions) int {
+	v, err := backupfile.VerifyFile(path, opts)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "idres: backup --verify %s: %s\n", path, strings.ReplaceAll(err.Error(), "\n", "; "))
 		return exitNegative

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idres/idres/registry/backup"
+	"github.com/idres/idres/registry/backupfile"
 )
 
 // runRestore is `idresd restore --data DIR --from FILE`: offline, it puts a
@@ -27,7 +28,7 @@ func runRestore(args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: idresd restore --data DIR --from FILE [--sha256 HEX | --unverified]")
 		return 2
 	}
-	opts := backup.VerifyOptions{Unverified: *unverified}
+	opts := backupfile.VerifyOptions{Unverified: *unverified}
 	if *sum != "" {
 		b, err := hex.DecodeString(*sum)
 		if err != nil || len(b) != 32 {

@@ -6,6 +6,7 @@ import (
 	"hash"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/backupfile"
 	"github.com/idres/idres/registry/credential"
 	"github.com/idres/idres/registry/store"
 )
@@ -35,9 +36,9 @@ func (s *Service) Snapshot(_ *idresv1.SnapshotRequest, stream idresv1.Backup_Sna
 	if err == nil {
 		// The file's own trailer ends the data: whatever writes the
 		// stream's bytes to a file writes a backup that verifies itself.
-		t := Trailer{SchemaVersion: store.SchemaVersion, Revision: rev, Length: uint64(n)}
+		t := backupfile.Trailer{SchemaVersion: store.SchemaVersion, Revision: rev, Length: uint64(n)}
 		w.sum.Sum(t.SHA256[:0])
-		_, err = w.Write(AppendTrailer(nil, t))
+		_, err = w.Write(backupfile.AppendTrailer(nil, t))
 	}
 	if err == nil {
 		err = w.flush()
@@ -46,7 +47,7 @@ func (s *Service) Snapshot(_ *idresv1.SnapshotRequest, stream idresv1.Backup_Sna
 		return fmt.Errorf("backup: %w", err)
 	}
 	return stream.Send(&idresv1.SnapshotChunk{Trailer: &idresv1.SnapshotTrailer{
-		Size: uint64(n) + TrailerSize, Sha256: w.sum.Sum(nil), Revision: rev, SchemaVersion: store.SchemaVersion,
+		Size: uint64(n) + backupfile.TrailerSize, Sha256: w.sum.Sum(nil), Revision: rev, SchemaVersion: store.SchemaVersion,
 	}})
 }
 

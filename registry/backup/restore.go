@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/idres/idres/registry/backupfile"
 	"github.com/idres/idres/registry/store"
 )
 
@@ -21,14 +22,14 @@ type Restored struct {
 	Info store.FileInfo
 	// Verified is what the file's trailer (or, for an old-format file,
 	// its hashing) said.
-	Verified Verified
+	backupfile.Verified
 }
 
 // Restore replaces the store in dataDir with the backup file from, which
 // must carry a trailer (RestoreWith takes old-format files). It returns
 // the old store's new path ("" when there was none) and what it verified.
 func Restore(dataDir, from string, now time.Time) (aside string, info store.FileInfo, err error) {
-	r, err := RestoreWith(dataDir, from, now, VerifyOptions{})
+	r, err := RestoreWith(dataDir, from, now, backupfile.VerifyOptions{})
 	return r.Aside, r.Info, err
 }
 
@@ -50,13 +51,13 @@ func Restore(dataDir, from string, now time.Time) (aside string, info store.File
 //
 // Every error wraps one of this package's errors or store's, and begins
 // "restore from FROM: ".
-func RestoreWith(dataDir, from string, now time.Time, o VerifyOptions) (r Restored, err error) {
+func RestoreWith(dataDir, from string, now time.Time, o backupfile.VerifyOptions) (r Restored, err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("restore from %s: %w", from, err)
 		}
 	}()
-	src, size, err := openRegular(from)
+	src, size, err := backupfile.OpenRegular(from)
 	if err != nil {
 		return r, err
 	}
@@ -82,13 +83,13 @@ func RestoreWith(dataDir, from string, now time.Time, o VerifyOptions) (r Restor
 			os.Remove(staged.Name())
 		}
 	}()
-	if r.Verified, err = verify(src, size, o, staged); err != nil {
+	if r.Verified, err = backupfile.VerifyStream(src, size, o, staged); err != nil {
 		return r, err
 	}
 	if err := staged.Sync(); err != nil {
 		return r, fmt.Errorf("stage a copy: %w", err)
 	}
-	if _, err := checkBolt(staged, int64(r.Verified.Trailer.Length)); err != nil {
+	if err := backupfile.CheckBolt(staged, int64(r.Verified.Trailer.Length)); err != nil {
 		return r, err
 	}
 	if err := staged.Close(); err != nil {
@@ -130,7 +131,7 @@ func verifyStore(path string) (info store.FileInfo, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: bbolt failed reading it: %v", ErrStructure, p)
+			err = fmt.Errorf("%w: bbolt failed reading it: %v", backupfile.ErrStructure, p)
 		}
 	}()
 	return store.Verify(path)

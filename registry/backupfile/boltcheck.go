@@ -1,4 +1,4 @@
-package backup
+package backupfile
 
 import (
 	"bytes"
@@ -362,4 +362,12 @@ func (c *boltChecker) keyOrder(id uint64, i int, k, lo, hi []byte) error {
 		return c.errorf("page %d: key %d is not below its parent's next key", id, i)
 	}
 	return nil
+}
+
+// CheckBolt checks the bbolt file r of size bytes as checkBolt does,
+// without mapping it: what a restore runs on its staged copy before
+// bbolt opens it.
+func CheckBolt(r io.ReaderAt, size int64) error {
+	_, err := checkBolt(r, size)
+	return err
 }

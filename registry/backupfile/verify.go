@@ -1,4 +1,4 @@
-package backup
+package backupfile
 
 import (
 	"bytes"
@@ -37,12 +37,12 @@ type Verified struct {
 // read whole; and the snapshot's bbolt structure (checked without
 // opening it with bbolt). It never modifies the file.
 func VerifyFile(path string, o VerifyOptions) (Verified, error) {
-	f, size, err := openRegular(path)
+	f, size, err := OpenRegular(path)
 	if err != nil {
 		return Verified{}, err
 	}
 	defer f.Close()
-	v, err := verify(f, size, o, io.Discard)
+	v, err := VerifyStream(f, size, o, io.Discard)
 	if err != nil {
 		return v, err
 	}
@@ -56,7 +56,7 @@ func VerifyFile(path string, o VerifyOptions) (Verified, error) {
 // returns its size. A FIFO, device, socket or directory is refused before
 // it is opened (opening a FIFO blocks, opening a device may act), and the
 // opened file is checked again (it may have been swapped in between).
-func openRegular(path string) (*os.File, int64, error) {
+func OpenRegular(path string) (*os.File, int64, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, 0, err
@@ -92,10 +92,10 @@ func describeMode(m fs.FileMode) string {
 	return "not a regular file (" + m.String() + ")"
 }
 
-// verify reads the backup f of size bytes: its layout, then its snapshot
+// VerifyStream reads the backup f of size bytes: its layout, then its snapshot
 // whole, copied to w while hashed, and checks length and digest. On error
 // w holds a partial or damaged copy.
-func verify(f io.ReaderAt, size int64, o VerifyOptions, w io.Writer) (Verified, error) {
+func VerifyStream(f io.ReaderAt, size int64, o VerifyOptions, w io.Writer) (Verified, error) {
 	lay, err := inspect(f, size)
 	if err != nil {
 		return Verified{}, err
