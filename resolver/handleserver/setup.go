@@ -200,6 +200,11 @@ func (s *Server) AddrPort() netip.AddrPort {
 	return s.pc.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
+// WrapTCP replaces the TCP listener with wrap's result (e.g. a cap on
+// connections per source, which the server's own MaxConns does not
+// have). Call it before Serve.
+func (s *Server) WrapTCP(wrap func(net.Listener) net.Listener) { s.ln = wrap(s.ln) }
+
 // Serve starts answering with h in the background; both sockets are
 // bound already, so requests are answered once it returns. Failures
 // while serving arrive on Err.

@@ -17,6 +17,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/idres/idres/cmd/idresd/node"
+	"github.com/idres/idres/resolver/handlewire"
 )
 
 // dialFrom opens a TCP connection from the loopback address src (Linux
@@ -66,6 +67,50 @@ func httpHeld(t *testing.T, addr, src string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// handleHeld reports whether the node answers a Handle site information
+// request on a new TCP connection from src (keeping the connection).
+func handleHeld(t *testing.T, addr, src string) bool {
+	c := dialFrom(t, addr, src)
+	if c == nil {
+		return false
+	}
+	req := handlewire.AppendFrame(nil, &handlewire.Frame{
+		Envelope: handlewire.Envelope{Version: handlewire.Latest, RequestID: 1},
+		Header:   handlewire.Header{OpCode: handlewire.OpGetSiteInfo, OpFlags: handlewire.FlagKeepAlive, Expiration: uint32(time.Now().Add(time.Hour).Unix())},
+		Body:     handlewire.AppendGenericRequest(nil, []byte("/")),
+	})
+	if _, err := c.Write(req); err != nil {
+		return false
+	}
+	var env [handlewire.EnvelopeSize]byte
+	_, err := io.ReadFull(c, env[:])
+	return err == nil
+}
+
+// TestHandleConnectionsPerSource: the Handle TCP listener holds at most
+// MaxConnsPerSource connections from one source, as gRPC and HTTP do.
+func TestHandleConnectionsPerSource(t *testing.T) {
+	t.Parallel()
+	n, err := node.Start(node.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", HandleAddr: "127.0.0.1:0", Logger: quietLog,
+		Security: node.SecurityConfig{MaxConnsPerSource: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop(context.Background()) })
+	addr := n.Endpoints()["handle"]
+	for i := range 10 {
+		if !handleHeld(t, addr, "127.0.0.2") {
+			t.Fatalf("Handle connection %d from 127.0.0.2 refused within the per-source cap", i+1)
+		}
+	}
+	if handleHeld(t, addr, "127.0.0.2") {
+		t.Error("an 11th Handle connection from 127.0.0.2 was served (per-source cap 10)")
+	}
+	if !handleHeld(t, addr, "127.0.0.3") {
+		t.Error("a connection from another source refused")
+	}
 }
 
 // TestConnectionCaps: the gRPC and HTTP listeners each hold at most

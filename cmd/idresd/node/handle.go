@@ -3,16 +3,21 @@ package node
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
 	"github.com/idres/idres/resolver"
+	"github.com/idres/idres/resolver/connlimit"
 	"github.com/idres/idres/resolver/handleserver"
 	"github.com/idres/idres/resolver/handlewire"
 	"github.com/idres/idres/resolver/ratelimit"
 )
+
+// handlePerSource caps one source network's Handle TCP connections.
+const handlePerSource = 32
 
 // startHandle runs the Handle-protocol server when Config.HandleAddr is
 // set. The bound address joins self.Handle, so the node's own prefix
@@ -54,6 +59,15 @@ func (n *Node) startHandle(self *idresv1.Delegation, res resolver.Resolver) erro
 		return fmt.Errorf("Handle server: %w", err)
 	}
 	n.handle = srv
+	// Per source as for gRPC and HTTP, but at most handlePerSource: the
+	// server holds few connections in all (handleserver.Limits.MaxConns),
+	// and hdllib opens one per request.
+	srv.WrapTCP(func(l net.Listener) net.Listener {
+		return connlimit.Wrap(l, connlimit.Limits{
+			PerSource: min(orDefault(n.cfg.Security.MaxConnsPerSource, DefaultMaxConnsPerSource), handlePerSource),
+			Reserve:   connReserve,
+		})
+	})
 	srv.Serve(h)
 	go func() {
 		if err := <-srv.Err(); err != nil {
