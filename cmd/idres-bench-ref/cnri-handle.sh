@@ -251,7 +251,7 @@ load() {
 	failed=$(cat "$work"/part.??.log | grep -c '^==>FAIL\|^==>INVALID' || true)
 	rm -f "$work/all.body" "$work"/part.??.batch
 	perl -e 'my ($ok, $failed, $total, $jobs, $s) = @ARGV; printf "{\"loaded\":%d,\"failed\":%d,\"records\":%d,\"jobs\":%d,\"seconds\":%.1f,\"per_second\":%.1f}\n", $ok, $failed, $total, $jobs, $s, $s > 0 ? $ok / $s : 0' \
-		"$ok" "$failed" "$total" "$jobs" "$(echo "$t1 - $t0" | bc)"
+		"$ok" "$failed" "$total" "$jobs" "$(perl -e 'print $ARGV[0] - $ARGV[1]' "$t1" "$t0")"
 	[ "$failed" -eq 0 ] || echo "cnri-handle: $failed creates failed (see $work/part.*.log)" >&2
 }
 
