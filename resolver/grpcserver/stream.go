@@ -191,33 +191,67 @@ func (s *Service) readRequests(ctx context.Context, stream idresv1.Resolver_Reso
 
 func (s *Service) resolveBatch(ctx context.Context, b *streamBatch, bufs *streamBuffers) {
 	defer close(b.done)
-	defer func() {
-		// The answers are held until sent; counted without waiting, as
-		// the writer may need them to make progress.
-		n := int64(0)
-		for _, a := range b.answers {
-			n += int64(approxSize(a.GetResponse()))
-		}
-		bufs.add(n)
-		b.bytes += n
-	}()
 	b.answers = make([]*idresv1.TaggedResolveResponse, len(b.reqs))
-	if len(b.reqs) > 1 {
-		if resps, err := s.resolveMany(ctx, b.reqs); err == nil {
-			for i, r := range b.reqs {
-				b.answers[i] = &idresv1.TaggedResolveResponse{RequestId: r.GetRequestId(), Response: resps[i]}
-			}
+	// The answers to one message are resolved in chunks and counted as
+	// they come, so that a message asking many large records stops at the
+	// stream's buffer instead of holding them all (one message of 1000
+	// requests for a 1 MiB record would otherwise be a GiB). A chunk is
+	// sized from the answers seen so far: small records keep the
+	// batching that makes streams fast, large ones go a few at a time.
+	limit := s.buffer()
+	var held int64
+	chunk := firstChunk
+	for i := 0; i < len(b.reqs); {
+		n := min(chunk, len(b.reqs)-i)
+		if !s.resolveChunk(ctx, b, i, n) {
 			return
+		}
+		var got int64
+		for _, a := range b.answers[i : i+n] {
+			got += int64(approxSize(a.GetResponse()))
+		}
+		// Counted without waiting: the writer may need these answers to
+		// make progress, and the reader waits before the next message.
+		bufs.add(got)
+		b.bytes += got
+		held += got
+		i += n
+		if held > limit && i < len(b.reqs) {
+			b.err = fmt.Errorf("%w: the answers to one message passed the stream's buffer of %d bytes after %d of its %d requests; send fewer requests per message",
+				fault.ErrLimit, limit, i, len(b.reqs))
+			return
+		}
+		per := got/int64(n) + 1
+		chunk = int(max(1, min(int64(maxChunk), (limit-held)/4/per)))
+	}
+}
+
+// Chunks of a message's requests resolved together (resolveBatch).
+const (
+	firstChunk = 16
+	maxChunk   = 1000
+)
+
+// resolveChunk answers b.reqs[i:i+n] into b.answers; false when the
+// stream is over (b.err says why).
+func (s *Service) resolveChunk(ctx context.Context, b *streamBatch, i, n int) bool {
+	reqs := b.reqs[i : i+n]
+	if n > 1 {
+		if resps, err := s.resolveMany(ctx, reqs); err == nil {
+			for j, r := range reqs {
+				b.answers[i+j] = &idresv1.TaggedResolveResponse{RequestId: r.GetRequestId(), Response: resps[j]}
+			}
+			return true
 		}
 		// Fall back to one at a time, so one failing lookup is answered
 		// in band and does not take its batch down with it.
 	}
-	for i, r := range b.reqs {
+	for j, r := range reqs {
 		resp, err := s.r.Resolve(ctx, r.GetRequest())
 		if err != nil {
 			if ctx.Err() != nil {
 				b.err = context.Cause(ctx)
-				return
+				return false
 			}
 			// A failure of the node for one identifier is answered in band
 			// so the rest of the stream goes on.
@@ -227,8 +261,9 @@ func (s *Service) resolveBatch(ctx context.Context, b *streamBatch, bufs *stream
 				Message:    "the node failed to resolve this identifier",
 			}
 		}
-		b.answers[i] = &idresv1.TaggedResolveResponse{RequestId: r.GetRequestId(), Response: resp}
+		b.answers[i+j] = &idresv1.TaggedResolveResponse{RequestId: r.GetRequestId(), Response: resp}
 	}
+	return true
 }
 
 // resolveMany answers one message's requests in one call, with values

@@ -28,6 +28,7 @@ import (
 type streamNode struct {
 	svc    *grpcserver.Service
 	client idresv1.ResolverClient
+	store  *store.Store
 }
 
 func startStreamNode(t *testing.T, n int, readAhead int, opts ...grpc.ServerOption) *streamNode {
@@ -76,7 +77,7 @@ func startStreamNode(t *testing.T, n int, readAhead int, opts ...grpc.ServerOpti
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &streamNode{svc: svc, client: idresv1.NewResolverClient(conn)}
+	return &streamNode{svc: svc, client: idresv1.NewResolverClient(conn), store: st}
 }
 
 // query is one request of the order test and the outcome it must get.

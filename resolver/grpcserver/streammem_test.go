@@ -1,6 +1,7 @@
 package grpcserver_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime"
@@ -9,9 +10,13 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	idresv1 "github.com/idres/idres/proto/idres/v1"
+	"github.com/idres/idres/registry/ident"
+	"github.com/idres/idres/registry/store"
 )
 
 // bigRequests is a message of n requests of ~30 KB each (100 type filters
@@ -128,5 +133,59 @@ func TestIdleResolveStreamsAreCheap(t *testing.T) {
 	// the handler's reader, writer and one resolver.
 	if per := float64(runtime.NumGoroutine()-before) / streams; per > 8 {
 		t.Errorf("%.1f goroutines per idle stream; want a handful", per)
+	}
+}
+
+// TestResolveStreamBoundsOneMessagesAnswers: one message asking a large
+// record many times makes the node hold about its stream buffer, not the
+// answers to the whole message (1000 requests for a 1 MiB record were a
+// GiB), and the stream ends ResourceExhausted saying to send fewer
+// requests per message; small answers keep being resolved together.
+func TestResolveStreamBoundsOneMessagesAnswers(t *testing.T) {
+	const buffer = 1 << 20
+	node := startStreamNode(t, 10, 0)
+	node.svc.Buffer = buffer
+	big := bytes.Repeat([]byte("x"), 200<<10)
+	err := node.store.Update(func(tx *store.Tx) error {
+		id := ident.MustParse("88.100/BIG")
+		ttl, pub := uint32(60), true
+		return tx.PutIdentifiers([]store.BulkItem{{ID: id, Rec: &idresv1.Identifier{Values: []*idresv1.Value{
+			{Index: 1, Type: "blob", Data: big, Ttl: &ttl, PublicRead: &pub}}}}}, false, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := node.client.ResolveStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := &idresv1.ResolveStreamRequest{}
+	for i := range 1000 {
+		msg.Requests = append(msg.Requests, &idresv1.TaggedResolveRequest{RequestId: uint64(i), Request: &idresv1.ResolveRequest{Identifier: "88.100/BIG"}})
+	}
+	if err := st.Send(msg); err != nil {
+		t.Fatal(err)
+	}
+	st.CloseSend()
+	answered := 0
+	for {
+		resp, err := st.Recv()
+		if err != nil {
+			if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "fewer requests per message") {
+				t.Fatalf("after %d answers: %v, want ResourceExhausted saying to send fewer requests", answered, err)
+			}
+			break
+		}
+		answered += len(resp.GetResponses())
+	}
+	// The budget is checked after each chunk: one chunk of the largest
+	// answer may pass it (the first chunk is 16 requests).
+	if peak := node.svc.Stats.PeakBytes(); peak > buffer+16*int64(len(big)+1024)+int64(proto.Size(msg)) {
+		t.Fatalf("peak %d bytes held for one message's answers, want about the buffer %d", peak, buffer)
+	}
+	if answered >= 1000 {
+		t.Fatalf("%d answers sent, want the stream to stop at its buffer", answered)
 	}
 }
