@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -268,6 +269,26 @@ func importable(a *handleclient.Answer) (*idresv1.Identifier, []string) {
 	return item, notes
 }
 
+// binaryFileArgs parses the arguments of a command that asks one Handle
+// server (--server, no positional argument) and writes a binary file,
+// refusing a terminal as its output.
+func (e *env) binaryFileArgs(fs *flag.FlagSet, args []string, synopsis, name string, toStdout bool) (addr string, code int, ok bool) {
+	pos, code, ok := e.parseArgs(fs, args, synopsis)
+	if !ok {
+		return "", code, false
+	}
+	if addr, ok = e.handleServer(); !ok {
+		return "", e.usageError("%s: --server HOST:PORT of the Handle server is required", name), false
+	}
+	if len(pos) > 0 {
+		return "", e.usageError("%s: unexpected argument %q", name, pos[0]), false
+	}
+	if toStdout && isTerminal(e.Stdout) {
+		return "", e.usageError("%s: the file is binary: give -o FILE or redirect stdout", name), false
+	}
+	return addr, 0, true
+}
+
 // handleRootInfo writes the root_info file hdllib reads from
 // ~/.handle/root_info: the values of the root prefix handle 0.NA/0.NA,
 // here one HS_SITE, the site the server says it is.
@@ -275,19 +296,9 @@ func handleRootInfo(ctx context.Context, e *env, args []string, synopsis string)
 	fs := e.flags()
 	udp := fs.Bool("udp", false, "ask over UDP")
 	out := fs.String("o", "-", "write the root_info file here (binary; stdout only when not a terminal)")
-	pos, code, ok := e.parseArgs(fs, args, synopsis)
+	addr, code, ok := e.binaryFileArgs(fs, args, synopsis, "root-info", *out == "-")
 	if !ok {
 		return code
-	}
-	addr, ok := e.handleServer()
-	if !ok {
-		return e.usageError("root-info: --server HOST:PORT of the Handle server is required")
-	}
-	if len(pos) > 0 {
-		return e.usageError("root-info: unexpected argument %q", pos[0])
-	}
-	if *out == "-" && isTerminal(e.Stdout) {
-		return e.usageError("root-info: the file is binary: give -o FILE or redirect stdout")
 	}
 	c := e.handleClient(addr, *udp)
 	defer c.Close()

@@ -25,19 +25,9 @@ func handleSiteInfo(ctx context.Context, e *env, args []string, synopsis string)
 	udp := fs.Bool("udp", false, "ask over UDP")
 	prefix := fs.String("prefix", "", "write the HS_SITE that --server publishes for this `prefix` (0.NA/PREFIX; ask the parent's node) instead of --server's own site")
 	out := fs.String("o", "-", "write the site file here (binary; stdout only when not a terminal)")
-	pos, code, ok := e.parseArgs(fs, args, synopsis)
+	addr, code, ok := e.binaryFileArgs(fs, args, synopsis, "siteinfo", *out == "-")
 	if !ok {
 		return code
-	}
-	addr, ok := e.handleServer()
-	if !ok {
-		return e.usageError("siteinfo: --server HOST:PORT of the Handle server is required")
-	}
-	if len(pos) > 0 {
-		return e.usageError("siteinfo: unexpected argument %q", pos[0])
-	}
-	if *out == "-" && isTerminal(e.Stdout) {
-		return e.usageError("siteinfo: the file is binary: give -o FILE or redirect stdout")
 	}
 	c := e.handleClient(addr, *udp)
 	defer c.Close()
