@@ -120,16 +120,15 @@ func (s *Service) ListAudit(ctx context.Context, req *idresv1.ListAuditRequest) 
 	if err != nil {
 		return nil, err
 	}
-	since := req.GetSince()
+	f := store.AuditFilter{Scope: scope, After: after}
+	if req.GetSince() != nil {
+		f.Since = req.GetSince().AsTime()
+	}
 	resp := &idresv1.ListAuditResponse{}
+	// The store reads the records of the scope through its prefix index
+	// and from since's place in the log, not the whole log (issue 19).
 	err = s.store.View(func(tx *store.Tx) error {
-		return tx.ForEachAudit(after, func(r *idresv1.AuditRecord) (bool, error) {
-			if since != nil && r.GetTime().AsTime().Before(since.AsTime()) {
-				return true, nil
-			}
-			if !ident.Covers(scope, r.Prefix) {
-				return true, nil
-			}
+		return tx.ListAudit(f, func(r *idresv1.AuditRecord) (bool, error) {
 			if len(resp.Records) == limit {
 				resp.NextPageToken = encodeSeqToken(resp.Records[limit-1].Seq)
 				return false, nil

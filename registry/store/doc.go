@@ -27,13 +27,25 @@
 //	              syntax and overlap checked by registry/pattern before the write (pattern.go)
 //	tombstones    folded "prefix/suffix" -> idres.v1.Tombstone (protobuf): a withdrawn
 //	              identifier; CreateIdentifier and PutIdentifiers refuse its key (tombstone.go)
+//	auditprefix   record's prefix (0x00 escaped as 0x00 0xFF) | 0x00 0x01 | uint64 big-endian sequence -> empty:
+//	              the audit log by prefix, one key per record (len(prefix)+10 bytes, e.g. 18 for "88.100.1",
+//	              about 34 bytes with bbolt's element header), written with the record (audit.go)
+//	audittime     uint64 big-endian unix second -> uint64 big-endian sequence: the first record whose time
+//	              passed every earlier record's into that second; at most one key per second of the log,
+//	              16 bytes. Every record before that sequence is stamped before the second.
 //
 // Every identifier write passes through one hook (Tx.identifierChanged) that
 // keeps valueindex and changes in the same transaction.
 //
+// Every audit record passes through AppendAudit, which keeps auditprefix
+// and audittime in the same transaction. ListAudit reads a subtree's
+// records by merging the runs of its prefixes in auditprefix by sequence,
+// and starts a listing since a time at the sequence audittime gives.
+//
 // Version 1 lacked templates and audit, version 2 the value index and the
-// change feed, version 3 the patterns and tombstones; Open upgrades such a
-// file in place (schema.go), building the index from the identifiers. A file newer than SchemaVersion is refused.
+// change feed, version 3 the patterns and tombstones, version 4 the audit
+// indexes; Open upgrades such a file in place (schema.go), building the
+// value index from the identifiers and the audit indexes from the log. A file newer than SchemaVersion is refused.
 //
 // Folded keys lowercase ASCII only, so every identifier of one prefix sits in
 // one contiguous key range starting at "prefix/": listing is a cursor seek.

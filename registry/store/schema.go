@@ -30,6 +30,19 @@ var migrations = map[uint32]func(kv.Tx) error{
 	},
 	// 3 -> 4: the patterns and tombstones buckets, empty (issue 11).
 	3: func(tx kv.Tx) error { return createBuckets(tx, bucketPatterns, bucketTombstones) },
+	// 4 -> 5: the audit log's indexes by prefix and by time, built from
+	// the log (issue 19).
+	4: func(tx kv.Tx) error {
+		for _, name := range [][]byte{bucketAuditPrefix, bucketAuditTime} {
+			if err := tx.DeleteBucket(name); err != nil { // none in a version-4 file; start clean anyway
+				return fmt.Errorf("delete bucket %s: %w", name, err)
+			}
+		}
+		if err := createBuckets(tx, bucketAuditPrefix, bucketAuditTime); err != nil {
+			return err
+		}
+		return buildAuditIndex(tx)
+	},
 }
 
 // migrate upgrades a file from version v to SchemaVersion, one step at a time.

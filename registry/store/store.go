@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,7 +18,7 @@ import (
 
 // SchemaVersion is the layout this code reads and writes. Older files are
 // upgraded at open by the steps in migrations (schema.go).
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // initialMmapSize is the address space mapped at open: 1 GiB.
 const initialMmapSize = 1 << 30
@@ -54,12 +55,15 @@ var (
 	bucketChanges     = []byte("changes")
 	bucketPatterns    = []byte("patterns")
 	bucketTombstones  = []byte("tombstones")
+	bucketAuditPrefix = []byte("auditprefix")
+	bucketAuditTime   = []byte("audittime")
 
 	keySchema   = []byte("schema")
 	keyRevision = []byte("revision")
 
 	allBuckets = [][]byte{bucketMeta, bucketPrefixes, bucketDelegations, bucketIdentifiers, bucketCredentials,
-		bucketTemplates, bucketAudit, bucketValueIndex, bucketChanges, bucketPatterns, bucketTombstones}
+		bucketTemplates, bucketAudit, bucketValueIndex, bucketChanges, bucketPatterns, bucketTombstones,
+		bucketAuditPrefix, bucketAuditTime}
 )
 
 // Options tune Open.
@@ -87,6 +91,9 @@ type Store struct {
 
 	retainChanges int
 	retainAge     time.Duration
+
+	// auditReads counts audit records decoded (AuditRecordsRead).
+	auditReads atomic.Uint64
 
 	// Change-feed wake-ups (feed.go).
 	notifyMu      sync.Mutex
@@ -223,7 +230,7 @@ func (s *Store) Revision() (uint64, error) {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(*Tx) error) error {
-	return s.kv.View(func(t kv.Tx) error { return fn(&Tx{tx: t}) })
+	return s.kv.View(func(t kv.Tx) error { return fn(&Tx{tx: t, auditReads: &s.auditReads}) })
 }
 
 // Update runs fn in a read-write transaction, committed with fsync when fn
@@ -247,7 +254,7 @@ func (s *Store) UpdateAt(at time.Time, fn func(*Tx) error) error {
 func (s *Store) update(at time.Time, fn func(*Tx) error) error {
 	changes := 0
 	err := s.kv.Update(func(t kv.Tx) error {
-		tx := &Tx{tx: t, now: at}
+		tx := &Tx{tx: t, now: at, auditReads: &s.auditReads}
 		if at.IsZero() {
 			tx.now = s.now().UTC()
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -25,6 +26,13 @@ type Tx struct {
 	// raw holds the buckets raw.go reads, opened once per read-only
 	// transaction: a batch of lookups opened them once per key.
 	raw [3]kv.Bucket
+	// auditTop is 1 + the newest second in the audit time index, 0 when
+	// it is empty; read once per transaction (audit.go).
+	auditTop     uint64
+	auditTopRead bool
+	// auditReads counts the audit records decoded, for
+	// Store.AuditRecordsRead; nil in a migration's transaction.
+	auditReads *atomic.Uint64
 }
 
 // Now is the timestamp this write transaction stamps on records.
