@@ -259,8 +259,8 @@ func (b boltTx) Bucket(name []byte) kv.Bucket {
 	return nil
 }
 func (b boltTx) CreateBucketIfNotExists([]byte) (kv.Bucket, error) { panic("unused") }
-func (b boltTx) DeleteBucket(name []byte) error                     { return b.tx.DeleteBucket(name) }
-func (b boltTx) Writable() bool                                     { return b.tx.Writable() }
+func (b boltTx) DeleteBucket(name []byte) error                    { return b.tx.DeleteBucket(name) }
+func (b boltTx) Writable() bool                                    { return b.tx.Writable() }
 
 type boltBucket struct{ *bolt.Bucket }
 
