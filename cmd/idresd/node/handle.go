@@ -16,8 +16,11 @@ import (
 	"github.com/idres/idres/resolver/ratelimit"
 )
 
-// handlePerSource caps one source network's Handle TCP connections.
-const handlePerSource = 32
+// handlePerSource caps one source network's Handle TCP connections: half
+// of what the server holds in all (handleserver.Limits.MaxConns), so one
+// source cannot take every place; a load generator or a factory behind one
+// NAT address still opens dozens.
+const handlePerSource = 128
 
 // startHandle runs the Handle-protocol server when Config.HandleAddr is
 // set. The bound address joins self.Handle, so the node's own prefix
@@ -59,9 +62,7 @@ func (n *Node) startHandle(self *idresv1.Delegation, res resolver.Resolver) erro
 		return fmt.Errorf("Handle server: %w", err)
 	}
 	n.handle = srv
-	// Per source as for gRPC and HTTP, but at most handlePerSource: the
-	// server holds few connections in all (handleserver.Limits.MaxConns),
-	// and hdllib opens one per request.
+	// Per source as for gRPC and HTTP, but at most handlePerSource.
 	srv.WrapTCP(func(l net.Listener) net.Listener {
 		return connlimit.Wrap(l, connlimit.Limits{
 			PerSource: min(orDefault(n.cfg.Security.MaxConnsPerSource, DefaultMaxConnsPerSource), handlePerSource),
